@@ -1,0 +1,65 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+
+	"keyfob/handlers"
+)
+
+// config is everything Keyfob reads from the environment, in one place, with its defaults.
+type config struct {
+	Addr          string
+	BaseURL       string
+	DatabaseURL   string
+	DataDir       string
+	UploadsDir    string
+	SignupOpen    bool
+	AdminEmail    string
+	AdminPassword string
+}
+
+// loadConfig reads the environment through getenv; a bad value is an error naming the variable.
+func loadConfig(getenv func(string) string) (config, error) {
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	cfg := config{
+		Addr:          get("KEYFOB_ADDR", ":8080"),
+		BaseURL:       strings.TrimRight(get("KEYFOB_BASE_URL", "http://localhost:8080"), "/"),
+		DatabaseURL:   get("DATABASE_URL", ""),
+		DataDir:       get("KEYFOB_DATA_DIR", "./data"),
+		UploadsDir:    get("KEYFOB_UPLOADS_DIR", "./uploads"),
+		AdminEmail:    get("KEYFOB_ADMIN_EMAIL", ""),
+		AdminPassword: getenv("KEYFOB_ADMIN_PASSWORD"),
+	}
+	if _, port, ok := strings.Cut(cfg.Addr, ":"); !ok || port == "" {
+		return cfg, fmt.Errorf("KEYFOB_ADDR=%q: use host:port or :port, e.g. :8080", cfg.Addr)
+	}
+	base, err := url.Parse(cfg.BaseURL)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" || (base.Path != "" && base.Path != "/") || base.RawQuery != "" {
+		return cfg, fmt.Errorf("KEYFOB_BASE_URL=%q: use the public origin, e.g. https://keyfob.example.com (no path)", cfg.BaseURL)
+	}
+	if cfg.DatabaseURL != "" && !strings.HasPrefix(cfg.DatabaseURL, "postgres://") && !strings.HasPrefix(cfg.DatabaseURL, "postgresql://") {
+		return cfg, fmt.Errorf("DATABASE_URL: use a postgres:// URL, or leave it empty for the embedded SQLite database")
+	}
+	switch signup := get("KEYFOB_SIGNUP", "open"); signup {
+	case "open", "closed":
+		cfg.SignupOpen = signup == "open"
+	default:
+		return cfg, fmt.Errorf("KEYFOB_SIGNUP=%q: use open or closed", signup)
+	}
+	return cfg, nil
+}
+
+// sqlitePath is where the embedded database lives when DATABASE_URL is empty.
+func (c config) sqlitePath() string { return filepath.Join(c.DataDir, "keyfob.db") }
+
+func (c config) handlers() handlers.Config {
+	return handlers.Config{BaseURL: c.BaseURL, SignupOpen: c.SignupOpen, UploadsDir: c.UploadsDir}
+}

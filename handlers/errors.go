@@ -1,0 +1,96 @@
+package handlers
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/csrf"
+	"github.com/gofiber/fiber/v2/utils"
+
+	"keyfob/models"
+)
+
+// apiError is the management API's error body: {"error": {"code", "message", "field"}}.
+type apiError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// classify maps an error to a status code and the apiError a person may see. 5xx details stay in the log.
+func classify(err error) (int, apiError) {
+	var (
+		validation *models.ValidationError
+		conflict   *models.ConflictError
+		limited    *models.RateLimitedError
+		fe         *fiber.Error
+	)
+	switch {
+	case errors.As(err, &validation):
+		return fiber.StatusUnprocessableEntity, apiError{validation.Code, validation.Message, validation.Field}
+	case errors.As(err, &conflict):
+		return fiber.StatusConflict, apiError{conflict.Code, conflict.Message, conflict.Field}
+	case errors.As(err, &limited):
+		return fiber.StatusTooManyRequests, apiError{"too_many_attempts", limited.Error(), ""}
+	case errors.Is(err, models.ErrNotFound):
+		return fiber.StatusNotFound, apiError{"not_found", "Not found.", ""}
+	case errors.Is(err, models.ErrForbidden):
+		return fiber.StatusForbidden, apiError{"forbidden", "Your role in this organisation does not allow this.", ""}
+	case errors.Is(err, models.ErrBadCredentials):
+		return fiber.StatusUnauthorized, apiError{"invalid_credentials", err.Error(), ""}
+	case errors.Is(err, models.ErrUnauthenticated):
+		return fiber.StatusUnauthorized, apiError{"unauthenticated", "Sign in first: send Authorization: Bearer <token>.", ""}
+	case errors.Is(err, csrf.ErrTokenNotFound), errors.Is(err, csrf.ErrTokenInvalid),
+		errors.Is(err, csrf.ErrNoReferer), errors.Is(err, csrf.ErrBadReferer), errors.Is(err, errCrossSite):
+		return fiber.StatusForbidden, apiError{"csrf", "This form expired or came from another site. Reload the page and try again.", ""}
+	case errors.As(err, &fe):
+		if fe.Code >= 500 {
+			return fe.Code, apiError{"server_error", "Something went wrong on our side.", ""}
+		}
+		return fe.Code, apiError{strings.ReplaceAll(strings.ToLower(fiberStatusText(fe.Code)), " ", "_"), fe.Message, ""}
+	default:
+		return fiber.StatusInternalServerError, apiError{"server_error", "Something went wrong on our side. It has been logged.", ""}
+	}
+}
+
+func fiberStatusText(code int) string {
+	if t := utils.StatusMessage(code); t != "" {
+		return t
+	}
+	return "error"
+}
+
+// handleError is the one place where errors become responses: JSON under /api, an HTML page elsewhere.
+func (h *Handler) handleError(c *fiber.Ctx, err error) error {
+	status, body := classify(err)
+	if status >= 500 {
+		h.Log.Error("request failed", "method", c.Method(), "path", c.Path(), "request_id", requestID(c), "err", err)
+	}
+	var limited *models.RateLimitedError
+	if errors.As(err, &limited) {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(limited.RetryAfter))
+	}
+	if isAPI(c) {
+		return c.Status(status).JSON(fiber.Map{"error": body})
+	}
+	if status == fiber.StatusUnauthorized && c.Method() == fiber.MethodGet {
+		return c.Redirect(signInURL(c), fiber.StatusSeeOther)
+	}
+	c.Status(status)
+	return h.render(c, "console/error", fiber.Map{"Title": fiberStatusText(status), "Status": status, "Message": body.Message})
+}
+
+func isAPI(c *fiber.Ctx) bool { return strings.HasPrefix(c.Path(), "/api/") }
+
+// respondHere runs h and turns its error into a response at once, so middleware that looks at the
+// status afterwards (the login limiter counts failures) sees the real one.
+func respondHere(next fiber.Handler) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if err := next(c); err != nil {
+			return c.App().ErrorHandler(c, err)
+		}
+		return nil
+	}
+}

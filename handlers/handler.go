@@ -1,0 +1,85 @@
+// Package handlers turns HTTP requests into calls to models and renders the answers: HTML for the
+// console, JSON for the management API. Handlers parse, call models, and respond; rules live in models.
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/template/html/v2"
+	"gorm.io/gorm"
+
+	"keyfob/models"
+	"keyfob/views"
+)
+
+// Config is what handlers need from the environment.
+type Config struct {
+	BaseURL    string // public origin, e.g. https://keyfob.example.com
+	SignupOpen bool
+	UploadsDir string
+}
+
+// SecureCookies is true when the public origin is https: cookies then get Secure and the __Host- prefix.
+func (c Config) SecureCookies() bool { return strings.HasPrefix(c.BaseURL, "https://") }
+
+// Handler carries the dependencies every handler uses. There are no package globals, so each test
+// builds its own Handler on its own database.
+type Handler struct {
+	DB       *gorm.DB
+	Cfg      Config
+	Log      *slog.Logger
+	kv       models.KVStore
+	draining atomic.Bool
+}
+
+// New builds a Handler.
+func New(db *gorm.DB, cfg Config, log *slog.Logger) *Handler {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Handler{DB: db, Cfg: cfg, Log: log, kv: models.KVStore{DB: db}}
+}
+
+// Drain marks the server as shutting down: readiness fails so load balancers stop sending traffic.
+func (h *Handler) Drain() { h.draining.Store(true) }
+
+// App builds the Fiber application with templates, middleware and every route.
+func (h *Handler) App() *fiber.App {
+	engine := html.NewFileSystem(http.FS(views.FS), ".html")
+	engine.AddFuncMap(templateFuncs)
+	app := fiber.New(fiber.Config{
+		Views:                 engine,
+		ViewsLayout:           "layouts/main",
+		ErrorHandler:          h.handleError,
+		DisableStartupMessage: true,
+		BodyLimit:             2 * 1024 * 1024,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           60 * time.Second,
+		AppName:               "keyfob",
+	})
+	h.routes(app)
+	return app
+}
+
+// PurgeExpiredState deletes expired CSRF and limiter entries every few minutes until ctx ends.
+func (h *Handler) PurgeExpiredState(ctx context.Context) {
+	ticker := time.NewTicker(5 * time.Minute)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			if err := h.kv.PurgeExpired(); err != nil {
+				h.Log.Warn("purge expired state", "err", err)
+			}
+		}
+	}
+}

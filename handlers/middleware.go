@@ -1,0 +1,184 @@
+package handlers
+
+import (
+	"errors"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/csrf"
+	"github.com/gofiber/fiber/v2/middleware/limiter"
+
+	"keyfob/models"
+)
+
+var errCrossSite = errors.New("cross-site request")
+
+// Locals keys.
+const (
+	localUser    = "user"
+	localSession = "session"
+	localToken   = "session_token"
+	localCSRF    = "csrf"
+)
+
+// logRequests writes one structured line per request. The query string is left out: it may carry
+// credentials a client should not have put there.
+func (h *Handler) logRequests(c *fiber.Ctx) error {
+	start := time.Now()
+	err := c.Next()
+	status := c.Response().StatusCode()
+	if err != nil {
+		status, _ = classify(err)
+	}
+	h.Log.Info("request", "method", c.Method(), "path", c.Path(), "status", status,
+		"duration_ms", float64(time.Since(start).Microseconds())/1000, "ip", c.IP(), "request_id", requestID(c))
+	return err
+}
+
+func requestID(c *fiber.Ctx) string {
+	id, _ := c.Locals("requestid").(string)
+	return id
+}
+
+// sessionCookieName gets the __Host- prefix on https, which pins the cookie to our origin.
+func (h *Handler) sessionCookieName() string {
+	if h.Cfg.SecureCookies() {
+		return "__Host-keyfob_session"
+	}
+	return "keyfob_session"
+}
+
+func (h *Handler) setSessionCookie(c *fiber.Ctx, value string, expires time.Time) {
+	c.Cookie(&fiber.Cookie{Name: h.sessionCookieName(), Value: value, Path: "/", Expires: expires,
+		HTTPOnly: true, Secure: h.Cfg.SecureCookies(), SameSite: fiber.CookieSameSiteLaxMode})
+}
+
+// loadConsoleSession puts the signed-in user (if any) into Locals; it never rejects.
+func (h *Handler) loadConsoleSession(c *fiber.Ctx) error {
+	token := c.Cookies(h.sessionCookieName())
+	if token == "" {
+		return c.Next()
+	}
+	s, user, err := models.ResumeSession(h.DB, token, models.SessionKindConsole)
+	if errors.Is(err, models.ErrUnauthenticated) {
+		h.setSessionCookie(c, "", time.Unix(0, 0))
+		return c.Next()
+	}
+	if err != nil {
+		return err
+	}
+	c.Locals(localUser, user)
+	c.Locals(localSession, s)
+	c.Locals(localToken, token)
+	return c.Next()
+}
+
+// requireConsoleUser sends visitors who are not signed in to the sign-in page.
+func (h *Handler) requireConsoleUser(c *fiber.Ctx) error {
+	if _, ok := c.Locals(localUser).(models.User); !ok {
+		if c.Method() == fiber.MethodGet {
+			return c.Redirect(signInURL(c), fiber.StatusSeeOther)
+		}
+		return models.ErrUnauthenticated
+	}
+	return c.Next()
+}
+
+// requireAPIUser authenticates a management-API bearer token.
+func (h *Handler) requireAPIUser(c *fiber.Ctx) error {
+	token, ok := bearerToken(c)
+	if !ok {
+		return models.ErrUnauthenticated
+	}
+	s, user, err := models.ResumeSession(h.DB, token, models.SessionKindAPI)
+	if err != nil {
+		return err
+	}
+	c.Locals(localUser, user)
+	c.Locals(localSession, s)
+	c.Locals(localToken, token)
+	return c.Next()
+}
+
+func bearerToken(c *fiber.Ctx) (string, bool) {
+	auth := c.Get(fiber.HeaderAuthorization)
+	if len(auth) < 8 || !strings.EqualFold(auth[:7], "bearer ") {
+		return "", false
+	}
+	return strings.TrimSpace(auth[7:]), true
+}
+
+// refuseCrossSite rejects state-changing requests that the browser says came from another site,
+// before the CSRF token is even looked at.
+func refuseCrossSite(c *fiber.Ctx) error {
+	switch c.Method() {
+	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
+		return c.Next()
+	}
+	if c.Get("Sec-Fetch-Site") == "cross-site" {
+		return errCrossSite
+	}
+	return c.Next()
+}
+
+// csrfProtection is Fiber's CSRF middleware with its tokens in the shared database, read from the
+// form field _csrf (or the X-CSRF-Token header for scripts).
+func (h *Handler) csrfProtection() fiber.Handler {
+	name := "keyfob_csrf"
+	if h.Cfg.SecureCookies() {
+		name = "__Host-keyfob_csrf"
+	}
+	return csrf.New(csrf.Config{
+		CookieName:     name,
+		CookieSecure:   h.Cfg.SecureCookies(),
+		CookieHTTPOnly: true,
+		CookieSameSite: "Lax",
+		Expiration:     12 * time.Hour,
+		Storage:        h.kv,
+		ContextKey:     localCSRF,
+		KeyGenerator:   func() string { return models.NewToken("") },
+		Extractor: func(c *fiber.Ctx) (string, error) {
+			if token := c.FormValue("_csrf"); token != "" {
+				return token, nil
+			}
+			if token := c.Get("X-CSRF-Token"); token != "" {
+				return token, nil
+			}
+			return "", csrf.ErrTokenNotFound
+		},
+		ErrorHandler: func(c *fiber.Ctx, err error) error { return err },
+	})
+}
+
+// loginLimiter counts failed sign-ins per client IP across replicas (the per-account lockout lives in
+// models.Authenticate).
+func (h *Handler) loginLimiter() fiber.Handler {
+	return limiter.New(limiter.Config{
+		Max:                    30,
+		Expiration:             15 * time.Minute,
+		SkipSuccessfulRequests: true,
+		Storage:                h.kv,
+		KeyGenerator:           func(c *fiber.Ctx) string { return "login-ip:" + c.IP() },
+		LimitReached: func(c *fiber.Ctx) error {
+			retry, _ := strconv.Atoi(string(c.Response().Header.Peek(fiber.HeaderRetryAfter)))
+			return c.App().ErrorHandler(c, &models.RateLimitedError{RetryAfter: max(retry, 1)})
+		},
+	})
+}
+
+// safeNext keeps a post-sign-in redirect on our own origin: a single leading slash, no scheme, no
+// protocol-relative "//" or "/\" tricks.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, `/\`) ||
+		strings.ContainsAny(next, "\\\r\n") || strings.HasPrefix(next, "/signin") {
+		return "/apps"
+	}
+	return next
+}
+
+func signInURL(c *fiber.Ctx) string {
+	return "/signin?next=" + url.QueryEscape(safeNext(c.OriginalURL()))
+}

@@ -1,0 +1,114 @@
+package handlers
+
+import (
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
+	"github.com/gofiber/fiber/v2/middleware/helmet"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/gofiber/fiber/v2/middleware/requestid"
+
+	"keyfob/static"
+)
+
+// contentSecurityPolicy loads nothing from third parties and forbids framing.
+const contentSecurityPolicy = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; " +
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+
+// routes is the whole route table: middleware first, then each resource, 404 last.
+func (h *Handler) routes(app *fiber.App) {
+	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: h.logPanic}))
+	app.Use(requestid.New(requestid.Config{ContextKey: "requestid"}))
+	app.Use(h.logRequests)
+	app.Use(helmet.New(helmet.Config{
+		ContentSecurityPolicy: contentSecurityPolicy,
+		XFrameOptions:         "DENY",
+		ReferrerPolicy:        "no-referrer",
+		HSTSMaxAge:            31536000,
+	}))
+
+	app.Get("/healthz", h.healthz)
+	app.Get("/readyz", h.readyz)
+	app.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static.FS), MaxAge: int((365 * 24 * time.Hour).Seconds())}))
+
+	h.apiRoutes(app.Group("/api/v1"))
+	h.consoleRoutes(app)
+
+	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+}
+
+// apiRoutes is the JSON management API (bearer tokens, no cookies, so no CSRF).
+func (h *Handler) apiRoutes(api fiber.Router) {
+	api.Post("/signup", h.apiSignup)
+	api.Post("/login", h.loginLimiter(), respondHere(h.apiLogin))
+	auth := api.Group("", h.requireAPIUser) // prefix /api/v1: the middleware stays inside the API
+	auth.Post("/logout", h.apiLogout)
+	auth.Get("/me", h.apiMe)
+
+	auth.Get("/orgs/:org/members", h.apiListMembers)
+	auth.Post("/orgs/:org/members", h.apiAddMember)
+	auth.Patch("/orgs/:org/members/:user", h.apiChangeRole)
+	auth.Delete("/orgs/:org/members/:user", h.apiRemoveMember)
+	auth.Get("/orgs/:org/audit", h.apiAudit)
+
+	auth.Get("/apps", h.apiListApps)
+	auth.Post("/apps", h.apiCreateApp)
+	auth.Get("/apps/:app", h.apiShowApp)
+	auth.Patch("/apps/:app", h.apiUpdateApp)
+	auth.Delete("/apps/:app", h.apiDeleteApp)
+	auth.Post("/apps/:app/secrets", h.apiRotateSecret)
+	auth.Delete("/apps/:app/secrets/:secret", h.apiRevokeSecret)
+	auth.Get("/apps/:app/redirect_uris", h.apiListRedirectURIs)
+	auth.Post("/apps/:app/redirect_uris", h.apiAddRedirectURI)
+	auth.Delete("/apps/:app/redirect_uris/:uri", h.apiRemoveRedirectURI)
+	auth.Get("/apps/:app/api_keys", h.apiListAPIKeys)
+	auth.Post("/apps/:app/api_keys", h.apiCreateAPIKey)
+	auth.Delete("/apps/:app/api_keys/:key", h.apiRevokeAPIKey)
+
+	api.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+}
+
+// consoleRoutes is the HTML console: cookie sessions, CSRF on every form. Middleware is attached
+// per route (not with a prefix-less Group, which would run it for every later route too).
+func (h *Handler) consoleRoutes(app *fiber.App) {
+	public := []fiber.Handler{h.loadConsoleSession, refuseCrossSite, h.csrfProtection()}
+	signedIn := append(slices.Clone(public), h.requireConsoleUser)
+	with := func(chain []fiber.Handler, handlers ...fiber.Handler) []fiber.Handler {
+		return append(slices.Clone(chain), handlers...)
+	}
+	app.Get("/", with(public, h.home)...)
+	app.Get("/signin", with(public, h.signInPage)...)
+	app.Post("/signin", with(public, h.loginLimiter(), respondHere(h.signIn))...)
+	app.Get("/signup", with(public, h.signUpPage)...)
+	app.Post("/signup", with(public, h.signUp)...)
+	app.Post("/signout", with(public, h.signOut)...)
+
+	app.Get("/orgs/new", with(signedIn, h.newOrgPage)...)
+	app.Post("/orgs", with(signedIn, h.createOrg)...)
+	app.Post("/orgs/switch", with(signedIn, h.switchOrg)...)
+	app.Get("/members", with(signedIn, h.membersPage)...)
+	app.Post("/members", with(signedIn, h.addMember)...)
+	app.Post("/members/:user/role", with(signedIn, h.changeRole)...)
+	app.Post("/members/:user/remove", with(signedIn, h.removeMember)...)
+	app.Get("/audit", with(signedIn, h.auditPage)...)
+
+	app.Get("/apps", with(signedIn, h.appsPage)...)
+	app.Get("/apps/new", with(signedIn, h.newAppPage)...)
+	app.Post("/apps", with(signedIn, h.createApp)...)
+	app.Get("/apps/:app", with(signedIn, h.appPage)...)
+	app.Post("/apps/:app", with(signedIn, h.updateApp)...)
+	app.Get("/apps/:app/delete", with(signedIn, h.deleteAppPage)...)
+	app.Post("/apps/:app/delete", with(signedIn, h.deleteApp)...)
+	app.Get("/apps/:app/credentials", with(signedIn, h.credentialsPage)...)
+	app.Post("/apps/:app/secrets", with(signedIn, h.rotateSecret)...)
+	app.Post("/apps/:app/secrets/:secret/revoke", with(signedIn, h.revokeSecret)...)
+	app.Get("/apps/:app/redirect-uris", with(signedIn, h.redirectURIsPage)...)
+	app.Post("/apps/:app/redirect-uris", with(signedIn, h.addRedirectURI)...)
+	app.Post("/apps/:app/redirect-uris/:uri/delete", with(signedIn, h.removeRedirectURI)...)
+	app.Get("/apps/:app/api-keys", with(signedIn, h.apiKeysPage)...)
+	app.Post("/apps/:app/api-keys", with(signedIn, h.createAPIKey)...)
+	app.Post("/apps/:app/api-keys/:key/revoke", with(signedIn, h.revokeAPIKey)...)
+}

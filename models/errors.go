@@ -1,0 +1,68 @@
+package models
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Domain errors. Handlers map them to status codes in one place; models never know about HTTP.
+var (
+	// ErrNotFound covers both "missing" and "belongs to another organisation", so the two are indistinguishable.
+	ErrNotFound = errors.New("not found")
+	// ErrForbidden means the caller is known but their role may not do this.
+	ErrForbidden = errors.New("your role does not allow this")
+	// ErrUnauthenticated means the credentials are missing, wrong or expired.
+	ErrUnauthenticated = errors.New("not signed in")
+	// ErrNoOrganization guards against unscoped queries (GORM drops zero-valued conditions).
+	ErrNoOrganization = errors.New("models: organisation id is required")
+)
+
+// ValidationError is a well-formed request with an invalid field: 422, shown beside the field.
+type ValidationError struct {
+	Field   string
+	Code    string
+	Message string
+}
+
+func (e *ValidationError) Error() string { return fmt.Sprintf("%s: %s", e.Field, e.Message) }
+
+// Invalid builds a ValidationError.
+func Invalid(field, code, message string) *ValidationError {
+	return &ValidationError{Field: field, Code: code, Message: message}
+}
+
+// ConflictError is a request that clashes with existing state (a duplicate, the last owner): 409.
+type ConflictError struct {
+	Code    string
+	Field   string
+	Message string
+}
+
+func (e *ConflictError) Error() string { return e.Message }
+
+// Conflict builds a ConflictError.
+func Conflict(code, field, message string) *ConflictError {
+	return &ConflictError{Code: code, Field: field, Message: message}
+}
+
+// RateLimitedError says too many attempts were made; RetryAfter is in whole seconds.
+type RateLimitedError struct {
+	RetryAfter int
+}
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("too many attempts; try again in %d seconds", e.RetryAfter)
+}
+
+// FieldErrors gathers ValidationErrors by field for re-rendering a form.
+func FieldErrors(err error) map[string]string {
+	var v *ValidationError
+	if errors.As(err, &v) {
+		return map[string]string{v.Field: v.Message}
+	}
+	var c *ConflictError
+	if errors.As(err, &c) && c.Field != "" {
+		return map[string]string{c.Field: c.Message}
+	}
+	return nil
+}

@@ -1,0 +1,76 @@
+package models
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// migration is one step of the schema's history. Steps are never edited once released; a change is a new step.
+type migration struct {
+	Version int
+	Name    string
+	SQL     string
+}
+
+// migrationLockKey is the PostgreSQL advisory-lock key that serialises replicas migrating at once.
+const migrationLockKey = 7_243_001
+
+// dialectTypes maps the placeholders in migration SQL to each database's types.
+func dialectTypes(db *gorm.DB) *strings.Replacer {
+	if IsPostgres(db) {
+		return strings.NewReplacer("{ts}", "TIMESTAMPTZ", "{serial}", "BIGSERIAL PRIMARY KEY", "{bool}", "BOOLEAN", "{blob}", "BYTEA")
+	}
+	return strings.NewReplacer("{ts}", "DATETIME", "{serial}", "INTEGER PRIMARY KEY AUTOINCREMENT", "{bool}", "BOOLEAN", "{blob}", "BLOB")
+}
+
+// Migrate applies every step not yet recorded in schema_migrations, each in its own transaction.
+// On PostgreSQL it holds an advisory lock so that replicas starting together migrate once.
+func Migrate(db *gorm.DB) error {
+	return withAdvisoryLock(db, migrationLockKey, func(conn *gorm.DB) error {
+		if err := conn.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at ` + dialectTypes(conn).Replace("{ts}") + ` NOT NULL)`).Error; err != nil {
+			return fmt.Errorf("create schema_migrations: %w", err)
+		}
+		types := dialectTypes(conn)
+		for _, m := range migrations {
+			if err := applyMigration(conn, types, m); err != nil {
+				return fmt.Errorf("migration %d (%s): %w", m.Version, m.Name, err)
+			}
+		}
+		return nil
+	})
+}
+
+func applyMigration(conn *gorm.DB, types *strings.Replacer, m migration) error {
+	return conn.Transaction(func(tx *gorm.DB) error {
+		var applied int64
+		if err := tx.Table("schema_migrations").Where("version = ?", m.Version).Count(&applied).Error; err != nil {
+			return err
+		}
+		if applied > 0 {
+			return nil
+		}
+		for _, stmt := range strings.Split(types.Replace(m.SQL), ";") {
+			if strings.TrimSpace(stmt) == "" {
+				continue
+			}
+			if err := tx.Exec(stmt).Error; err != nil {
+				return err
+			}
+		}
+		return tx.Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+			m.Version, m.Name, time.Now().UTC()).Error
+	})
+}
+
+// MigrationsPending reports how many known steps are not yet applied; readiness requires zero.
+func MigrationsPending(db *gorm.DB) (int, error) {
+	var applied int64
+	if err := db.Table("schema_migrations").Count(&applied).Error; err != nil {
+		return len(migrations), err
+	}
+	return len(migrations) - int(applied), nil
+}
