@@ -49,8 +49,9 @@ func New(db *gorm.DB, cfg Config, log *slog.Logger) *Handler {
 // Drain marks the server as shutting down: readiness fails so load balancers stop sending traffic.
 func (h *Handler) Drain() { h.draining.Store(true) }
 
-// App builds the Fiber application with templates, middleware and every route.
-func (h *Handler) App() *fiber.App {
+// App builds the Fiber application with templates, middleware and every route. extra mounts more
+// routes before the final 404 (tests use it to exercise the error paths).
+func (h *Handler) App(extra ...func(fiber.Router)) *fiber.App {
 	engine := html.NewFileSystem(http.FS(views.FS), ".html")
 	engine.AddFuncMap(templateFuncs)
 	app := fiber.New(fiber.Config{
@@ -65,6 +66,10 @@ func (h *Handler) App() *fiber.App {
 		AppName:               "keyfob",
 	})
 	h.routes(app)
+	for _, mount := range extra {
+		mount(app)
+	}
+	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 	return app
 }
 

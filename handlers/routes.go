@@ -18,7 +18,7 @@ import (
 const contentSecurityPolicy = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 
-// routes is the whole route table: middleware first, then each resource, 404 last.
+// routes is the whole route table: middleware first, then each resource (App adds the 404 last).
 func (h *Handler) routes(app *fiber.App) {
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: h.logPanic}))
 	app.Use(requestid.New(requestid.Config{ContextKey: "requestid"}))
@@ -36,8 +36,6 @@ func (h *Handler) routes(app *fiber.App) {
 
 	h.apiRoutes(app.Group("/api/v1"))
 	h.consoleRoutes(app)
-
-	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 }
 
 // apiRoutes is the JSON management API (bearer tokens, no cookies, so no CSRF).
