@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -285,5 +286,57 @@ func TestUnknownRoutesAndPanicsAnswerCleanly(t *testing.T) {
 	wantStatus(t, resp, body, http.StatusInternalServerError)
 	if strings.Contains(body, "boom") {
 		t.Fatal("panic details must not reach the user")
+	}
+}
+
+func TestMemberCanLeaveAndLosesAccessAtOnce(t *testing.T) {
+	s := newTestServer(t)
+	owner := s.signup("o@example.com", "Leavers")
+	appID := s.createApp(owner, "Kept")["id"].(string)
+	dev := s.member(owner, "dev@example.com", models.RoleDeveloper)
+	b := s.signedIn(dev)
+	b.post("/orgs/switch", url.Values{"org_id": {owner.OrgID}})
+	resp, body := b.get("/apps/" + appID)
+	wantStatus(t, resp, body, http.StatusOK)
+	resp, body = b.post("/members/"+dev.UserID+"/remove", nil)
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	resp, body = b.get("/apps/" + appID)
+	wantStatus(t, resp, body, http.StatusNotFound)
+	resp, body = s.api("GET", "/api/v1/apps/"+appID, dev.Token, nil)
+	wantStatus(t, resp, body, http.StatusNotFound)
+}
+
+func TestSignInFailuresPerIPAreLimited(t *testing.T) {
+	s := newTestServer(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.app.Listener(ln)
+	t.Cleanup(func() { s.app.Shutdown() })
+	base := "http://" + ln.Addr().String()
+	// Two real clients on different loopback addresses.
+	clientFrom := func(ip string) *http.Client {
+		dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+		return &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}}
+	}
+	login := func(client *http.Client) *http.Response {
+		resp, err := client.Post(base+"/api/v1/login", "application/json", strings.NewReader(`{"email":"ghost@example.com","password":"wrong password"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	attacker := clientFrom("127.0.0.1")
+	var last *http.Response
+	for i := 0; i < 31; i++ {
+		last = login(attacker)
+	}
+	if last.StatusCode != http.StatusTooManyRequests || last.Header.Get("Retry-After") == "" {
+		t.Fatalf("want 429 with Retry-After after 30 failures, got %d %q", last.StatusCode, last.Header.Get("Retry-After"))
+	}
+	if resp := login(clientFrom("127.0.0.2")); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("another address is not limited: %d", resp.StatusCode)
 	}
 }

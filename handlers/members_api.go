@@ -81,8 +81,13 @@ func (h *Handler) apiChangeRole(c *fiber.Ctx) error {
 	return c.JSON(memberJSON{m.UserID, m.Email, m.Name, m.Role})
 }
 
+// apiRemoveMember removes a member; any member may remove themselves (leave), owners anyone.
 func (h *Handler) apiRemoveMember(c *fiber.Ctx) error {
-	orgID, actor, err := h.apiOrg(c, models.ActionManageMembers)
+	action := models.ActionManageMembers
+	if user, _ := apiUser(c); c.Params("user") == user.ID {
+		action = models.ActionReadApps
+	}
+	orgID, actor, err := h.apiOrg(c, action)
 	if err != nil {
 		return err
 	}

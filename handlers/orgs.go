@@ -86,13 +86,23 @@ func (h *Handler) changeRole(c *fiber.Ctx) error {
 	return h.redirectWithFlash(c, "/members", m.Email+" is now "+string(m.Role)+".")
 }
 
+// removeMember takes a member out; any member may remove themselves (leave), owners anyone.
 func (h *Handler) removeMember(c *fiber.Ctx) error {
-	cc, err := h.consoleOrg(c, models.ActionManageMembers)
+	cc, err := h.consoleOrg(c, models.ActionReadApps)
 	if err != nil {
 		return err
 	}
+	leaving := c.Params("user") == cc.User.ID
+	if !leaving {
+		if err := cc.Org.Role.Authorize(models.ActionManageMembers); err != nil {
+			return err
+		}
+	}
 	if err := models.RemoveMember(h.DB, cc.Actor(), cc.Org.ID, c.Params("user")); err != nil {
 		return err
+	}
+	if leaving {
+		return h.redirectWithFlash(c, "/apps", "You left "+cc.Org.Name+".")
 	}
 	return h.redirectWithFlash(c, "/members", "Member removed.")
 }

@@ -51,7 +51,10 @@ type RateLimitedError struct {
 }
 
 func (e *RateLimitedError) Error() string {
-	return fmt.Sprintf("too many attempts; try again in %d seconds", e.RetryAfter)
+	if e.RetryAfter >= 120 {
+		return fmt.Sprintf("Too many attempts. Try again in %d minutes.", (e.RetryAfter+59)/60)
+	}
+	return fmt.Sprintf("Too many attempts. Try again in %d seconds.", e.RetryAfter)
 }
 
 // FieldErrors gathers ValidationErrors by field for re-rendering a form.
