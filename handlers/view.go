@@ -2,8 +2,11 @@ package handlers
 
 import (
 	"encoding/json"
+	"fmt"
 	"html/template"
+	"maps"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -126,17 +129,10 @@ var templateFuncs = template.FuncMap{
 		}
 		return ""
 	},
-	"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"query": url.QueryEscape,
-	"can":   func(role models.Role, action string) bool { return role.Can(models.Action(action)) },
-	"detail": func(raw string) string {
-		var v map[string]any
-		if json.Unmarshal([]byte(raw), &v) != nil {
-			return raw
-		}
-		out, _ := json.Marshal(v)
-		return string(out)
-	},
+	"iso":          func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"query":        url.QueryEscape,
+	"can":          func(role models.Role, action string) bool { return role.Can(models.Action(action)) },
+	"changes":      describeChanges,
 	"eq":           func(a, b any) bool { return a == b },
 	"overlaps":     func() any { return overlapChoices },
 	"fieldOf":      fieldOf,
@@ -164,4 +160,26 @@ func fieldOf(name, label, typ string, value any, errs any, autocomplete string) 
 		f.Error = m[name]
 	}
 	return f
+}
+
+// describeChanges turns an audit entry's JSON detail into lines a person reads: "name: Old → New"
+// for edits, "key: value" otherwise.
+func describeChanges(raw string) []string {
+	var detail map[string]any
+	if json.Unmarshal([]byte(raw), &detail) != nil {
+		return []string{raw}
+	}
+	before, hasBefore := detail["before"].(map[string]any)
+	after, hasAfter := detail["after"].(map[string]any)
+	var lines []string
+	if hasBefore && hasAfter {
+		for _, k := range slices.Sorted(maps.Keys(after)) {
+			lines = append(lines, fmt.Sprintf("%s: %v → %v", k, before[k], after[k]))
+		}
+		return lines
+	}
+	for _, k := range slices.Sorted(maps.Keys(detail)) {
+		lines = append(lines, fmt.Sprintf("%s: %v", k, detail[k]))
+	}
+	return lines
 }
