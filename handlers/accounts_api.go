@@ -43,6 +43,7 @@ func (h *Handler) apiSignup(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"user": toUserJSON(user),
 		"organization": orgJSON{org.ID, org.Name, models.RoleOwner}, "token": token, "expires_at": s.ExpiresAt.Format(time.RFC3339)})
 }

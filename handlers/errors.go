@@ -34,7 +34,7 @@ func classify(err error) (int, apiError) {
 		return fiber.StatusConflict, apiError{conflict.Code, conflict.Message, conflict.Field}
 	case errors.As(err, &limited):
 		return fiber.StatusTooManyRequests, apiError{"too_many_attempts", limited.Error(), ""}
-	case errors.Is(err, models.ErrNotFound):
+	case errors.Is(err, models.ErrNotFound), errors.Is(err, fiber.ErrNotFound):
 		return fiber.StatusNotFound, apiError{"not_found", "Not found.", ""}
 	case errors.Is(err, models.ErrForbidden):
 		return fiber.StatusForbidden, apiError{"forbidden", "Your role in this organisation does not allow this.", ""}
