@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -47,7 +48,7 @@ type Actor struct {
 // CreateOrganization makes a new organisation with the actor as its owner.
 func CreateOrganization(db *gorm.DB, actor Actor, name string) (Organization, error) {
 	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 100 {
+	if name == "" || utf8.RuneCountInString(name) > 100 {
 		return Organization{}, Invalid("name", "required", "Name the organisation (1–100 characters).")
 	}
 	now := time.Now().UTC()

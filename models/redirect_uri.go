@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -73,8 +74,10 @@ func ValidateRedirectURI(raw, clientID string) (normalized, kind string, err err
 	if u.User != nil {
 		return "", "", redirectRule("User names and passwords in the URI (user@host) are not allowed; remove them.")
 	}
-	u.Scheme = scheme
-	u.Host = strings.ToLower(u.Host)
+	if _, err := url.ParseQuery(u.RawQuery); err != nil {
+		return "", "", redirectRule("The query string has a malformed percent-escape; encode % as %25.")
+	}
+	u.Scheme, u.Host = scheme, strings.ToLower(u.Host)
 	switch scheme {
 	case "https", "http":
 		kind, err = checkWebHost(u)
@@ -84,7 +87,22 @@ func ValidateRedirectURI(raw, clientID string) (normalized, kind string, err err
 	if err != nil {
 		return "", "", err
 	}
-	return u.String(), kind, nil
+	return normalizeRedirectURI(raw, scheme), kind, nil
+}
+
+// normalizeRedirectURI lower-cases the scheme and the authority (host and port) and keeps every other
+// character exactly as registered, so authorize-time matching compares what the developer typed.
+func normalizeRedirectURI(raw, scheme string) string {
+	rest := raw[len(scheme)+1:]
+	if !strings.HasPrefix(rest, "//") {
+		return scheme + ":" + rest
+	}
+	authority := rest[2:]
+	end := strings.IndexAny(authority, "/?")
+	if end < 0 {
+		end = len(authority)
+	}
+	return scheme + "://" + strings.ToLower(authority[:end]) + authority[end:]
 }
 
 func checkWebHost(u *url.URL) (string, error) {
@@ -94,6 +112,8 @@ func checkWebHost(u *url.URL) (string, error) {
 	}
 	if port := u.Port(); port == "" && strings.HasSuffix(u.Host, ":") {
 		return "", redirectRule("The port is empty; remove the colon or add a port number.")
+	} else if n, err := strconv.Atoi(port); port != "" && (err != nil || n < 1 || n > 65535) {
+		return "", redirectRule("The port must be a number from 1 to 65535.")
 	}
 	loopback := host == "localhost" || host == "127.0.0.1" || host == "::1"
 	if u.Scheme == "http" && !loopback {

@@ -5,6 +5,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 )
@@ -54,14 +55,14 @@ func (s SignUp) Validate() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if strings.TrimSpace(s.Name) == "" {
-		return "", Invalid("name", "required", "Enter your name.")
+	if name := strings.TrimSpace(s.Name); name == "" || utf8.RuneCountInString(name) > 100 {
+		return "", Invalid("name", "required", "Enter your name (1–100 characters).")
 	}
 	if err := ValidatePassword(s.Password); err != nil {
 		return "", err
 	}
-	if strings.TrimSpace(s.Organization) == "" {
-		return "", Invalid("organization", "required", "Name your organisation, e.g. your company.")
+	if org := strings.TrimSpace(s.Organization); org == "" || utf8.RuneCountInString(org) > 100 {
+		return "", Invalid("organization", "required", "Name your organisation, e.g. your company (1–100 characters).")
 	}
 	return email, nil
 }
@@ -103,15 +104,17 @@ func Authenticate(db *gorm.DB, email, password string) (User, error) {
 	if err != nil {
 		return User{}, err
 	}
-	if wait := lockoutRemaining(user, time.Now().UTC()); wait > 0 {
-		return User{}, &RateLimitedError{RetryAfter: int(wait.Seconds()) + 1}
-	}
-	if !CheckPassword(user.PasswordHash, password) || user.Disabled {
-		// One atomic increment, so parallel failures on several replicas are all counted.
-		now := time.Now().UTC()
-		if err := db.Exec("UPDATE users SET failed_logins = failed_logins + 1, last_failed_at = ? WHERE id = ?", now, user.ID).Error; err != nil {
+	now := time.Now().UTC()
+	passwordOK := CheckPassword(user.PasswordHash, password) && !user.Disabled
+	if !passwordOK {
+		if err := recordFailedLogin(db, user.ID, now); err != nil {
 			return User{}, err
 		}
+	}
+	if wait := lockoutRemaining(user, now); wait > 0 {
+		return User{}, &RateLimitedError{RetryAfter: int(wait.Seconds()) + 1}
+	}
+	if !passwordOK {
 		return User{}, ErrBadCredentials
 	}
 	if user.FailedLogins > 0 {
@@ -120,6 +123,17 @@ func Authenticate(db *gorm.DB, email, password string) (User, error) {
 		}
 	}
 	return user, nil
+}
+
+// recordFailedLogin counts a wrong password in one atomic statement, so parallel failures on several
+// replicas are all counted. The count restarts when the previous failure is older than the window,
+// and failures during a lockout are counted without extending it.
+func recordFailedLogin(db *gorm.DB, userID string, now time.Time) error {
+	windowStart := now.Add(-LockoutWindow)
+	return db.Exec(`UPDATE users SET
+		failed_logins = CASE WHEN last_failed_at IS NULL OR last_failed_at < ? THEN 1 ELSE failed_logins + 1 END,
+		last_failed_at = CASE WHEN failed_logins >= ? AND last_failed_at >= ? THEN last_failed_at ELSE ? END
+		WHERE id = ?`, windowStart, MaxFailedLogins, windowStart, now, userID).Error
 }
 
 func lockoutRemaining(u User, now time.Time) time.Duration {

@@ -2,8 +2,10 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"keyfob/handlers"
@@ -38,11 +40,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 		AdminEmail:    get("KEYFOB_ADMIN_EMAIL", ""),
 		AdminPassword: getenv("KEYFOB_ADMIN_PASSWORD"),
 	}
-	if _, port, ok := strings.Cut(cfg.Addr, ":"); !ok || port == "" {
-		return cfg, fmt.Errorf("KEYFOB_ADDR=%q: use host:port or :port, e.g. :8080", cfg.Addr)
+	if _, port, err := net.SplitHostPort(cfg.Addr); err != nil || !validPort(port) {
+		return cfg, fmt.Errorf("KEYFOB_ADDR=%q: use host:port or :port with a port from 0 to 65535, e.g. :8080", cfg.Addr)
 	}
 	base, err := url.Parse(cfg.BaseURL)
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" || (base.Path != "" && base.Path != "/") || base.RawQuery != "" {
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" || (base.Path != "" && base.Path != "/") ||
+		base.RawQuery != "" || base.Fragment != "" || base.User != nil {
 		return cfg, fmt.Errorf("KEYFOB_BASE_URL=%q: use the public origin, e.g. https://keyfob.example.com (no path)", cfg.BaseURL)
 	}
 	if cfg.DatabaseURL != "" && !strings.HasPrefix(cfg.DatabaseURL, "postgres://") && !strings.HasPrefix(cfg.DatabaseURL, "postgresql://") {
@@ -62,4 +65,9 @@ func (c config) sqlitePath() string { return filepath.Join(c.DataDir, "keyfob.db
 
 func (c config) handlers() handlers.Config {
 	return handlers.Config{BaseURL: c.BaseURL, SignupOpen: c.SignupOpen, UploadsDir: c.UploadsDir}
+}
+
+func validPort(port string) bool {
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 0 && n <= 65535
 }

@@ -1,0 +1,200 @@
+package models_test
+
+import (
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"keyfob/models"
+	"keyfob/models/modelstest"
+)
+
+func userRow(t *testing.T, db *gorm.DB, id string) models.User {
+	t.Helper()
+	var u models.User
+	if err := db.Where("id = ?", id).Take(&u).Error; err != nil {
+		t.Fatalf("read user %s: %v", id, err)
+	}
+	return u
+}
+
+func TestAuthenticate(t *testing.T) {
+	db := modelstest.Open(t)
+	a := newAccount(t, db, "ada@example.com")
+	cases := []struct {
+		name, email, password string
+		wantErr               error
+	}{
+		{"right password", "ada@example.com", testPassword, nil},
+		{"email in another case, with spaces", "  ADA@Example.com ", testPassword, nil},
+		{"wrong password", "ada@example.com", "wrong-password-123", models.ErrBadCredentials},
+		{"password in another case", "ada@example.com", "CORRECT-HORSE-BATTERY", models.ErrBadCredentials},
+		{"empty password", "ada@example.com", "", models.ErrBadCredentials},
+		{"unknown email", "nobody@example.com", testPassword, models.ErrBadCredentials},
+		{"empty email", "", testPassword, models.ErrBadCredentials},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			u, err := models.Authenticate(db, tc.email, tc.password)
+			if tc.wantErr == nil {
+				if err != nil || u.ID != a.User.ID {
+					t.Errorf("Authenticate = %+v, %v; want ada", u, err)
+				}
+				return
+			}
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("Authenticate = %v, want %v", err, tc.wantErr)
+			}
+			if u.ID != "" || u.PasswordHash != "" {
+				t.Errorf("a failed sign-in returned the user %+v", u)
+			}
+		})
+	}
+	// Unknown email and wrong password are told apart by nothing the caller sees.
+	_, unknown := models.Authenticate(db, "nobody@example.com", testPassword)
+	_, wrong := models.Authenticate(db, "ada@example.com", "wrong-password-123")
+	if unknown != wrong || unknown.Error() != wrong.Error() {
+		t.Errorf("unknown email → %v, wrong password → %v; want the same error", unknown, wrong)
+	}
+	if n := countRows(t, db, "users", ""); n != 1 {
+		t.Errorf("users has %d rows after sign-in attempts", n)
+	}
+}
+
+func TestAuthenticateCountsFailuresAndResetsOnSuccess(t *testing.T) {
+	db := modelstest.Open(t)
+	a := newAccount(t, db, "ada@example.com")
+	for i := 1; i <= 3; i++ {
+		if _, err := models.Authenticate(db, a.User.Email, "wrong-password-123"); !errors.Is(err, models.ErrBadCredentials) {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+		if u := userRow(t, db, a.User.ID); u.FailedLogins != i || u.LastFailedAt == nil {
+			t.Fatalf("after %d failures: failed_logins %d, last_failed_at %v", i, u.FailedLogins, u.LastFailedAt)
+		}
+	}
+	if _, err := models.Authenticate(db, a.User.Email, testPassword); err != nil {
+		t.Fatalf("right password after 3 failures: %v", err)
+	}
+	if u := userRow(t, db, a.User.ID); u.FailedLogins != 0 {
+		t.Errorf("failed_logins = %d after a successful sign-in, want 0", u.FailedLogins)
+	}
+}
+
+func TestAuthenticateLocksOutAfterMaxFailures(t *testing.T) {
+	db := modelstest.Open(t)
+	a := newAccount(t, db, "ada@example.com")
+	for i := 0; i < models.MaxFailedLogins; i++ {
+		if _, err := models.Authenticate(db, a.User.Email, "wrong-password-123"); !errors.Is(err, models.ErrBadCredentials) {
+			t.Fatalf("attempt %d: %v, want ErrBadCredentials", i+1, err)
+		}
+	}
+	if u := userRow(t, db, a.User.ID); u.FailedLogins != models.MaxFailedLogins {
+		t.Fatalf("failed_logins = %d, want %d", u.FailedLogins, models.MaxFailedLogins)
+	}
+
+	for _, password := range []string{testPassword, "wrong-password-123"} {
+		_, err := models.Authenticate(db, a.User.Email, password)
+		var rl *models.RateLimitedError
+		if !errors.As(err, &rl) {
+			t.Fatalf("Authenticate(%q) while locked = %v (%T), want *models.RateLimitedError", password, err, err)
+		}
+		if rl.RetryAfter <= 0 || rl.RetryAfter > int(models.LockoutWindow.Seconds())+1 {
+			t.Errorf("RetryAfter = %d, want 1..%d seconds", rl.RetryAfter, int(models.LockoutWindow.Seconds())+1)
+		}
+	}
+	if u := userRow(t, db, a.User.ID); u.FailedLogins < models.MaxFailedLogins {
+		t.Errorf("the lockout reset failed_logins to %d", u.FailedLogins)
+	}
+
+	// The lockout window passes.
+	past := time.Now().UTC().Add(-models.LockoutWindow - time.Minute)
+	if err := db.Exec("UPDATE users SET last_failed_at = ? WHERE id = ?", past, a.User.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := models.Authenticate(db, a.User.Email, testPassword); err != nil {
+		t.Fatalf("right password after the lockout window: %v", err)
+	}
+	if u := userRow(t, db, a.User.ID); u.FailedLogins != 0 {
+		t.Errorf("failed_logins = %d after a successful sign-in, want 0", u.FailedLogins)
+	}
+}
+
+// security.md E43: parallel wrong passwords are all counted, none lost to a read-modify-write race.
+func TestAuthenticateCountsParallelFailuresExactly(t *testing.T) {
+	db := modelstest.Open(t)
+	a := newAccount(t, db, "ada@example.com")
+	const n = 20
+	start := make(chan struct{})
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, errs[i] = models.Authenticate(db, a.User.Email, "wrong-password-123")
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		var rl *models.RateLimitedError
+		if !errors.Is(err, models.ErrBadCredentials) && !errors.As(err, &rl) {
+			t.Errorf("attempt %d: %v, want ErrBadCredentials or RateLimitedError", i, err)
+		}
+	}
+	if u := userRow(t, db, a.User.ID); u.FailedLogins != n {
+		t.Errorf("failed_logins = %d after %d parallel wrong passwords, want %d", u.FailedLogins, n, n)
+	}
+	_, err := models.Authenticate(db, a.User.Email, testPassword)
+	var rl *models.RateLimitedError
+	if !errors.As(err, &rl) {
+		t.Errorf("right password after %d failures = %v, want *models.RateLimitedError (soft-locked)", n, err)
+	}
+}
+
+// The counter behind E43 counts every wrong password, also those that arrive while the account is
+// locked: otherwise parallel attempts are counted or not depending on which read the row first.
+func TestAuthenticateCountsWrongPasswordsWhileLocked(t *testing.T) {
+	db := modelstest.Open(t)
+	a := newAccount(t, db, "ada@example.com")
+	const n = models.MaxFailedLogins + 5
+	for i := 0; i < n; i++ {
+		_, err := models.Authenticate(db, a.User.Email, "wrong-password-123")
+		var rl *models.RateLimitedError
+		if !errors.Is(err, models.ErrBadCredentials) && !errors.As(err, &rl) {
+			t.Fatalf("attempt %d: %v", i+1, err)
+		}
+	}
+	if u := userRow(t, db, a.User.ID); u.FailedLogins != n {
+		t.Errorf("failed_logins = %d after %d wrong passwords, want %d", u.FailedLogins, n, n)
+	}
+}
+
+func TestAuthenticateDisabledUser(t *testing.T) {
+	db := modelstest.Open(t)
+	a := newAccount(t, db, "ada@example.com")
+	if err := db.Exec("UPDATE users SET disabled = ? WHERE id = ?", true, a.User.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	_, err := models.Authenticate(db, a.User.Email, testPassword)
+	wantErrorIs(t, err, models.ErrBadCredentials)
+}
+
+func TestFindUser(t *testing.T) {
+	db := modelstest.Open(t)
+	a := newAccount(t, db, "ada@example.com")
+	if u, err := models.FindUserByEmail(db, "  ADA@example.COM "); err != nil || u.ID != a.User.ID {
+		t.Errorf("FindUserByEmail = %+v, %v", u, err)
+	}
+	if u, err := models.FindUser(db, a.User.ID); err != nil || u.Email != "ada@example.com" {
+		t.Errorf("FindUser = %+v, %v", u, err)
+	}
+	_, err := models.FindUserByEmail(db, "nobody@example.com")
+	wantErrorIs(t, err, models.ErrNotFound)
+	_, err = models.FindUser(db, "00000000-0000-4000-8000-000000000000")
+	wantErrorIs(t, err, models.ErrNotFound)
+}
