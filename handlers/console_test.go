@@ -340,3 +340,29 @@ func TestSignInFailuresPerIPAreLimited(t *testing.T) {
 		t.Fatalf("another address is not limited: %d", resp.StatusCode)
 	}
 }
+
+func TestChangePasswordSignsOutOtherSessions(t *testing.T) {
+	s := newTestServer(t)
+	a := s.signup("pw@example.com", "Passwords")
+	laptop, phone := s.signedIn(a), s.signedIn(a)
+	resp, body := laptop.post("/account/password", url.Values{"current_password": {"not it at all"}, "new_password": {"a brand new password"}})
+	wantStatus(t, resp, body, http.StatusUnprocessableEntity)
+	if !strings.Contains(body, "not your current password") {
+		t.Fatalf("wrong current password explained beside the field: %s", body)
+	}
+	resp, body = laptop.post("/account/password", url.Values{"current_password": {a.Password}, "new_password": {"short"}})
+	wantStatus(t, resp, body, http.StatusUnprocessableEntity)
+	resp, body = laptop.post("/account/password", url.Values{"current_password": {a.Password}, "new_password": {"a brand new password"}})
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	resp, _ = laptop.get("/apps")
+	wantStatus(t, resp, "", http.StatusOK)
+	resp, _ = phone.get("/apps")
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the other browser must be signed out, got %d", resp.StatusCode)
+	}
+	if _, err := models.Authenticate(s.db, a.Email, "a brand new password"); err != nil {
+		t.Fatalf("new password signs in: %v", err)
+	}
+	resp, body = s.api("GET", "/api/v1/me", a.Token, nil)
+	wantStatus(t, resp, body, http.StatusUnauthorized)
+}

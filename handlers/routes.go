@@ -84,6 +84,8 @@ func (h *Handler) consoleRoutes(app *fiber.App) {
 	app.Post("/signup", with(public, h.signUp)...)
 	app.Post("/signout", with(public, h.signOut)...)
 
+	app.Get("/account", with(signedIn, h.accountPage)...)
+	app.Post("/account/password", with(signedIn, h.changePassword)...)
 	app.Get("/orgs/new", with(signedIn, h.newOrgPage)...)
 	app.Post("/orgs", with(signedIn, h.createOrg)...)
 	app.Post("/orgs/switch", with(signedIn, h.switchOrg)...)

@@ -175,3 +175,24 @@ func createUser(tx *gorm.DB, email, name, password string) (User, error) {
 	u := User{ID: newID(), Email: email, Name: name, PasswordHash: HashPassword(password), CreatedAt: time.Now().UTC()}
 	return u, tx.Create(&u).Error
 }
+
+// ChangePassword replaces a user's password after checking the current one, and ends every other
+// session of theirs (keepSessionID stays signed in), in one transaction.
+func ChangePassword(db *gorm.DB, userID, current, next, keepSessionID string) error {
+	user, err := FindUser(db, userID)
+	if err != nil {
+		return err
+	}
+	if !CheckPassword(user.PasswordHash, current) {
+		return Invalid("current_password", "wrong_password", "This is not your current password.")
+	}
+	if err := ValidatePassword(next); err != nil {
+		return Invalid("new_password", "weak_password", err.(*ValidationError).Message)
+	}
+	return db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Model(&User{}).Where("id = ?", userID).Update("password_hash", HashPassword(next)).Error; err != nil {
+			return err
+		}
+		return tx.Where("user_id = ? AND id <> ?", userID, keepSessionID).Delete(&AuthSession{}).Error
+	})
+}

@@ -90,7 +90,7 @@ func printDemo(cfg config, demo *models.DemoSignIn) {
   Sign in at %s/signin
     email:    %s
     password: %s
-  This password is shown only now; change it by creating your own account, or set
+  This password is shown only now; change it under Account once signed in, or set
   KEYFOB_ADMIN_EMAIL and KEYFOB_ADMIN_PASSWORD before the first start.
 
 `, cfg.BaseURL, demo.Email, password)
