@@ -34,16 +34,12 @@ func (h *Handler) apiApp(c *fiber.Ctx, action models.Action) (models.App, models
 
 func (h *Handler) apiListApps(c *fiber.Ctx) error {
 	user, _ := apiUser(c)
-	apps, err := models.ListAppsForUser(h.DB, user.ID)
+	apps, err := models.ListAppDetailsForUser(h.DB, user.ID)
 	if err != nil {
 		return err
 	}
 	out := make([]appJSON, 0, len(apps))
-	for _, a := range apps {
-		d, err := models.LoadAppDetails(h.DB, a.OrgID, a.ID)
-		if err != nil {
-			return err
-		}
+	for _, d := range apps {
 		out = append(out, toAppJSON(d))
 	}
 	return c.JSON(fiber.Map{"apps": out})

@@ -192,10 +192,46 @@ func LoadAppDetails(db *gorm.DB, orgID, appID string) (AppDetails, error) {
 	if err != nil {
 		return AppDetails{}, err
 	}
-	d := AppDetails{App: app}
-	if err := db.Where("app_id = ?", app.ID).Order("position, created_at").Find(&d.RedirectURIs).Error; err != nil {
+	details, err := withDetails(db, []App{app})
+	if err != nil {
 		return AppDetails{}, err
 	}
-	err = db.Where("app_id = ?", app.ID).Order("created_at DESC, id").Find(&d.Secrets).Error
-	return d, err
+	return details[0], nil
+}
+
+// ListAppDetailsForUser is ListAppsForUser with each app's redirect URIs and secrets, in three queries.
+func ListAppDetailsForUser(db *gorm.DB, userID string) ([]AppDetails, error) {
+	apps, err := ListAppsForUser(db, userID)
+	if err != nil {
+		return nil, err
+	}
+	return withDetails(db, apps)
+}
+
+func withDetails(db *gorm.DB, apps []App) ([]AppDetails, error) {
+	out := make([]AppDetails, len(apps))
+	index := map[string]*AppDetails{}
+	ids := make([]string, len(apps))
+	for i, a := range apps {
+		out[i] = AppDetails{App: a, RedirectURIs: []RedirectURI{}, Secrets: []ClientSecret{}}
+		index[a.ID], ids[i] = &out[i], a.ID
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var uris []RedirectURI
+	if err := db.Where("app_id IN ?", ids).Order("position, created_at").Find(&uris).Error; err != nil {
+		return nil, err
+	}
+	for _, r := range uris {
+		index[r.AppID].RedirectURIs = append(index[r.AppID].RedirectURIs, r)
+	}
+	var secrets []ClientSecret
+	if err := db.Where("app_id IN ?", ids).Order("created_at DESC, id").Find(&secrets).Error; err != nil {
+		return nil, err
+	}
+	for _, s := range secrets {
+		index[s.AppID].Secrets = append(index[s.AppID].Secrets, s)
+	}
+	return out, nil
 }
