@@ -25,9 +25,15 @@ func classify(err error) (int, apiError) {
 		validation *models.ValidationError
 		conflict   *models.ConflictError
 		limited    *models.RateLimitedError
+		tooLarge   *models.TooLargeError
+		badType    *models.UnsupportedTypeError
 		fe         *fiber.Error
 	)
 	switch {
+	case errors.As(err, &tooLarge):
+		return fiber.StatusRequestEntityTooLarge, apiError{"too_large", tooLarge.Message, ""}
+	case errors.As(err, &badType):
+		return fiber.StatusUnsupportedMediaType, apiError{"unsupported_type", badType.Message, ""}
 	case errors.As(err, &validation):
 		return fiber.StatusUnprocessableEntity, apiError{validation.Code, validation.Message, validation.Field}
 	case errors.As(err, &conflict):
@@ -46,6 +52,9 @@ func classify(err error) (int, apiError) {
 		errors.Is(err, csrf.ErrNoReferer), errors.Is(err, csrf.ErrBadReferer), errors.Is(err, errCrossSite):
 		return fiber.StatusForbidden, apiError{"csrf", "This form expired or came from another site. Reload the page and try again.", ""}
 	case errors.As(err, &fe):
+		if fe.Code == fiber.StatusRequestEntityTooLarge {
+			return fe.Code, apiError{"too_large", "The upload is larger than 1 MB. Logos can be at most 1 MB: export a smaller PNG or JPG (512×512 pixels is plenty).", ""}
+		}
 		if fe.Code >= 500 {
 			return fe.Code, apiError{"server_error", "Something went wrong on our side.", ""}
 		}

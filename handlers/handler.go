@@ -35,6 +35,7 @@ type Handler struct {
 	Cfg      Config
 	Log      *slog.Logger
 	kv       models.KVStore
+	logos    models.LogoCache
 	draining atomic.Bool
 }
 
@@ -43,7 +44,7 @@ func New(db *gorm.DB, cfg Config, log *slog.Logger) *Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Handler{DB: db, Cfg: cfg, Log: log, kv: models.KVStore{DB: db}}
+	return &Handler{DB: db, Cfg: cfg, Log: log, kv: models.KVStore{DB: db}, logos: models.LogoCache{Dir: cfg.UploadsDir, DB: db}}
 }
 
 // Drain marks the server as shutting down: readiness fails so load balancers stop sending traffic.
@@ -59,11 +60,12 @@ func (h *Handler) App(extra ...func(fiber.Router)) *fiber.App {
 		ViewsLayout:           "layouts/main",
 		ErrorHandler:          h.handleError,
 		DisableStartupMessage: true,
-		BodyLimit:             2 * 1024 * 1024,
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          30 * time.Second,
-		IdleTimeout:           60 * time.Second,
-		AppName:               "keyfob",
+		// The largest body is a 1 MiB logo plus its multipart envelope; fasthttp stops reading past this.
+		BodyLimit:    models.MaxLogoBytes + 64*1024,
+		ReadTimeout:  30 * time.Second,
+		WriteTimeout: 30 * time.Second,
+		IdleTimeout:  60 * time.Second,
+		AppName:      "keyfob",
 	})
 	h.routes(app)
 	for _, mount := range extra {

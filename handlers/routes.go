@@ -34,6 +34,10 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Get("/readyz", h.readyz)
 	app.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static.FS), MaxAge: int((365 * 24 * time.Hour).Seconds())}))
 
+	app.Get("/logos/:file", h.serveLogo)
+	app.Get("/connect/theme.css", h.themeCSS)
+	app.Get("/connect/preview/:app", h.loadConsoleSession, h.connectPreview)
+
 	h.apiRoutes(app.Group("/api/v1"))
 	h.consoleRoutes(app)
 }
@@ -65,6 +69,13 @@ func (h *Handler) apiRoutes(api fiber.Router) {
 	auth.Get("/apps/:app/api_keys", h.apiListAPIKeys)
 	auth.Post("/apps/:app/api_keys", h.apiCreateAPIKey)
 	auth.Delete("/apps/:app/api_keys/:key", h.apiRevokeAPIKey)
+	auth.Get("/apps/:app/branding", h.apiBranding)
+	auth.Put("/apps/:app/branding/draft", h.apiUpdateDraft)
+	auth.Post("/apps/:app/branding/logo", h.apiUploadLogo)
+	auth.Delete("/apps/:app/branding/logo", h.apiRemoveLogo)
+	auth.Post("/apps/:app/branding/publish", h.apiPublish)
+	auth.Get("/apps/:app/branding/versions", h.apiVersions)
+	auth.Post("/apps/:app/branding/versions/:version/restore", h.apiRestore)
 
 	api.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 }
@@ -111,4 +122,11 @@ func (h *Handler) consoleRoutes(app *fiber.App) {
 	app.Get("/apps/:app/api-keys", with(signedIn, h.apiKeysPage)...)
 	app.Post("/apps/:app/api-keys", with(signedIn, h.createAPIKey)...)
 	app.Post("/apps/:app/api-keys/:key/revoke", with(signedIn, h.revokeAPIKey)...)
+	app.Get("/apps/:app/branding", with(signedIn, h.brandingPage)...)
+	app.Post("/apps/:app/branding", with(signedIn, h.saveBranding)...)
+	app.Get("/apps/:app/branding/check", with(signedIn, h.checkColor)...)
+	app.Post("/apps/:app/branding/logo", with(signedIn, h.uploadLogo)...)
+	app.Post("/apps/:app/branding/logo/delete", with(signedIn, h.removeLogo)...)
+	app.Post("/apps/:app/branding/publish", with(signedIn, h.publishBranding)...)
+	app.Post("/apps/:app/branding/versions/:version/restore", with(signedIn, h.restoreBranding)...)
 }

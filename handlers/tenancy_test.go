@@ -59,6 +59,13 @@ var idRoutes = []struct{ method, path, body string }{
 	{"GET", "/api/v1/apps/{app}/api_keys", ""},
 	{"POST", "/api/v1/apps/{app}/api_keys", `{"name":"stolen","environment":"live"}`},
 	{"DELETE", "/api/v1/apps/{app}/api_keys/{key}", ""},
+	{"GET", "/api/v1/apps/{app}/branding", ""},
+	{"PUT", "/api/v1/apps/{app}/branding/draft", `{"button_color":"#ff0000"}`},
+	{"POST", "/api/v1/apps/{app}/branding/logo", ""},
+	{"DELETE", "/api/v1/apps/{app}/branding/logo", ""},
+	{"POST", "/api/v1/apps/{app}/branding/publish", ""},
+	{"GET", "/api/v1/apps/{app}/branding/versions", ""},
+	{"POST", "/api/v1/apps/{app}/branding/versions/1/restore", ""},
 }
 
 // rawBody turns a JSON template into a body for s.api ("" means none).
@@ -81,7 +88,7 @@ var volatile = []string{"auth_sessions", "kv_store"}
 func TestTenancyMatrixCoversEveryRoute(t *testing.T) {
 	s := newTestServer(t)
 	covered := map[string]bool{}
-	params := strings.NewReplacer("{org}", ":org", "{app}", ":app", "{secret}", ":secret", "{uri}", ":uri", "{key}", ":key", "{user}", ":user")
+	params := strings.NewReplacer("/1/", "/:version/", "{org}", ":org", "{app}", ":app", "{secret}", ":secret", "{uri}", ":uri", "{key}", ":key", "{user}", ":user")
 	for _, r := range idRoutes {
 		covered[r.method+" "+params.Replace(r.path)] = true
 	}

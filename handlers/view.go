@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -129,10 +130,16 @@ var templateFuncs = template.FuncMap{
 		}
 		return ""
 	},
-	"iso":          func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"query":        url.QueryEscape,
-	"can":          func(role models.Role, action string) bool { return role.Can(models.Action(action)) },
-	"changes":      describeChanges,
+	"iso":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"query":   url.QueryEscape,
+	"can":     func(role models.Role, action string) bool { return role.Can(models.Action(action)) },
+	"changes": describeChanges,
+	"initial": func(name string) string {
+		for _, r := range name {
+			return strings.ToUpper(string(r))
+		}
+		return "?"
+	},
 	"eq":           func(a, b any) bool { return a == b },
 	"overlaps":     func() any { return overlapChoices },
 	"fieldOf":      fieldOf,

@@ -69,3 +69,13 @@ func FieldErrors(err error) map[string]string {
 	}
 	return nil
 }
+
+// TooLargeError is an upload over its size limit: 413.
+type TooLargeError struct{ Message string }
+
+func (e *TooLargeError) Error() string { return e.Message }
+
+// UnsupportedTypeError is content of a type we do not accept (judged by its bytes): 415.
+type UnsupportedTypeError struct{ Message string }
+
+func (e *UnsupportedTypeError) Error() string { return e.Message }

@@ -97,4 +97,37 @@ CREATE TABLE audit_entries (
 	at {ts} NOT NULL
 );
 CREATE INDEX audit_entries_org ON audit_entries (org_id, id)`},
+	{3, "logos and branding", `
+CREATE TABLE logos (
+	hash TEXT PRIMARY KEY,
+	content_type TEXT NOT NULL,
+	data {blob} NOT NULL,
+	width INTEGER NOT NULL,
+	height INTEGER NOT NULL,
+	created_at {ts} NOT NULL
+);
+CREATE TABLE branding_drafts (
+	app_id TEXT PRIMARY KEY REFERENCES apps(id) ON DELETE CASCADE,
+	button_color TEXT NOT NULL,
+	button_color_input TEXT NOT NULL,
+	logo_hash TEXT NOT NULL DEFAULT '',
+	logo_type TEXT NOT NULL DEFAULT '',
+	makes TEXT NOT NULL DEFAULT '[]',
+	account_select {bool} NOT NULL DEFAULT FALSE,
+	updated_at {ts} NOT NULL
+);
+CREATE TABLE branding_versions (
+	app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+	version INTEGER NOT NULL,
+	button_color TEXT NOT NULL,
+	button_color_input TEXT NOT NULL,
+	logo_hash TEXT NOT NULL DEFAULT '',
+	logo_type TEXT NOT NULL DEFAULT '',
+	makes TEXT NOT NULL DEFAULT '[]',
+	account_select {bool} NOT NULL DEFAULT FALSE,
+	published_at {ts} NOT NULL,
+	published_by_id TEXT NOT NULL,
+	published_by_email TEXT NOT NULL,
+	PRIMARY KEY (app_id, version)
+)`},
 }

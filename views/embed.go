@@ -5,5 +5,5 @@ import "embed"
 
 // FS holds every template; names are paths without the .html extension (e.g. "apps/index").
 //
-//go:embed layouts partials console
+//go:embed layouts partials console connect
 var FS embed.FS
