@@ -50,7 +50,7 @@ func (s *testServer) serveForBrowser(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go s.app.Listener(ln)
+	go s.app.Listener(DrainingListener(ln))
 	t.Cleanup(func() { s.app.Shutdown() })
 	return "http://" + ln.Addr().String()
 }

@@ -71,10 +71,11 @@ const (
 	stepVehicles    = "vehicles"
 	stepPermissions = "permissions"
 	stepError       = "error"
+	stepProvider    = "provider"
 )
 
 var connectTemplates = map[string]string{stepBrand: "connect/brands", stepSignIn: "connect/signin",
-	stepVehicles: "connect/vehicles", stepPermissions: "connect/permissions", stepError: "connect/error"}
+	stepVehicles: "connect/vehicles", stepPermissions: "connect/permissions", stepError: "connect/error", stepProvider: "connect/provider"}
 
 // themeCSSURL is the stylesheet carrying the theme's colours; its query holds only a normalised colour.
 func themeCSSURL(t models.Theme) string {

@@ -81,7 +81,10 @@ func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 	if errors.As(err, &limited) {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(limited.RetryAfter))
 	}
-	if isAPI(c) {
+	// A chunked upload over the body limit is reset while it is read, losing its path: only API
+	// clients send chunked bodies (browsers send a length), so answer those in JSON.
+	lostUpload := status == fiber.StatusRequestEntityTooLarge && c.Path() == "/"
+	if isAPI(c) || lostUpload {
 		return c.Status(status).JSON(fiber.Map{"error": body})
 	}
 	if status == fiber.StatusUnauthorized && c.Method() == fiber.MethodGet {

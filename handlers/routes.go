@@ -37,9 +37,23 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Get("/logos/:file", h.serveLogo)
 	app.Get("/connect/theme.css", h.themeCSS)
 	app.Get("/connect/preview/:app", h.loadConsoleSession, h.connectPreview)
+	h.platformRoutes(app)
 
 	h.apiRoutes(app.Group("/api/v1"))
 	h.consoleRoutes(app)
+}
+
+// platformRoutes is what apps and their users call: the hosted Connect flow and the token endpoint.
+// Paths answer with or without a trailing slash (Smartcar's SDKs use both).
+func (h *Handler) platformRoutes(app *fiber.App) {
+	app.Get("/oauth/authorize", h.authorize)
+	app.Post("/oauth/token", h.token)
+	app.Get("/connect/:session", h.connectStep)
+	app.Post("/connect/:session/brand", h.connectBrand)
+	app.Post("/connect/:session/signin", h.connectSignIn)
+	app.Post("/connect/:session/vehicles", h.connectVehicles)
+	app.Post("/connect/:session/permissions", h.connectPermissions)
+	app.Get("/connect/:session/exit", h.connectExit)
 }
 
 // apiRoutes is the JSON management API (bearer tokens, no cookies, so no CSRF).
@@ -122,6 +136,7 @@ func (h *Handler) consoleRoutes(app *fiber.App) {
 	app.Get("/apps/:app/api-keys", with(signedIn, h.apiKeysPage)...)
 	app.Post("/apps/:app/api-keys", with(signedIn, h.createAPIKey)...)
 	app.Post("/apps/:app/api-keys/:key/revoke", with(signedIn, h.revokeAPIKey)...)
+	app.Get("/apps/:app/connect", with(signedIn, h.connectBuilder)...)
 	app.Get("/apps/:app/branding", with(signedIn, h.brandingPage)...)
 	app.Post("/apps/:app/branding", with(signedIn, h.saveBranding)...)
 	app.Get("/apps/:app/branding/check", with(signedIn, h.checkColor)...)

@@ -134,6 +134,7 @@ var templateFuncs = template.FuncMap{
 	"query":   url.QueryEscape,
 	"can":     func(role models.Role, action string) bool { return role.Can(models.Action(action)) },
 	"changes": describeChanges,
+	"list":    func(items ...string) []string { return items },
 	"initial": func(name string) string {
 		for _, r := range name {
 			return strings.ToUpper(string(r))

@@ -156,8 +156,10 @@ func AuthenticateClient(db *gorm.DB, clientID, secret string) (App, error) {
 	if subtle.ConstantTimeCompare([]byte(s.AppID), []byte(clientID)) != 1 || !s.Active(now) {
 		return App{}, ErrUnauthenticated
 	}
-	if err := touchLastUsed(db, "client_secrets", s.ID, now); err != nil {
-		return App{}, err
+	if s.LastUsedAt == nil || now.Sub(*s.LastUsedAt) > lastUsedThrottle {
+		if err := touchLastUsed(db, "client_secrets", s.ID, now); err != nil {
+			return App{}, err
+		}
 	}
 	var app App
 	if err := db.Where("id = ?", s.AppID).Take(&app).Error; err != nil {

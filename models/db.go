@@ -18,10 +18,13 @@ import (
 func Open(databaseURL, sqlitePath string) (*gorm.DB, error) {
 	cfg := &gorm.Config{
 		TranslateError: true,
-		Logger:         logger.Default.LogMode(logger.Silent),
-		NowFunc:        func() time.Time { return time.Now().UTC() },
+		// Multi-row writes use explicit transactions; a lone statement needs no BEGIN/COMMIT around it.
+		SkipDefaultTransaction: true,
+		Logger:                 logger.Default.LogMode(logger.Silent),
+		NowFunc:                func() time.Time { return time.Now().UTC() },
 	}
 	if databaseURL != "" {
+		cfg.PrepareStmt = true // the hot paths repeat a handful of statements: parse them once per connection
 		db, err := gorm.Open(postgres.Open(databaseURL), cfg)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)

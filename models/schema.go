@@ -130,4 +130,83 @@ CREATE TABLE branding_versions (
 	published_by_email TEXT NOT NULL,
 	PRIMARY KEY (app_id, version)
 )`},
+	{4, "connect sessions, events, grants, codes and tokens", `
+CREATE TABLE connect_sessions (
+	id TEXT PRIMARY KEY,
+	app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+	browser_hash TEXT NOT NULL,
+	csrf_token TEXT NOT NULL,
+	owner TEXT NOT NULL,
+	mode TEXT NOT NULL,
+	request TEXT NOT NULL,
+	step TEXT NOT NULL,
+	make TEXT NOT NULL DEFAULT '',
+	account_email TEXT NOT NULL DEFAULT '',
+	vehicles TEXT NOT NULL DEFAULT '[]',
+	last_step TEXT NOT NULL,
+	outcome TEXT NOT NULL DEFAULT '',
+	error_code TEXT NOT NULL DEFAULT '',
+	sandbox {bool} NOT NULL DEFAULT FALSE,
+	started_at {ts} NOT NULL,
+	updated_at {ts} NOT NULL,
+	completed_at {ts},
+	expires_at {ts} NOT NULL
+);
+CREATE INDEX connect_sessions_app ON connect_sessions (app_id, started_at);
+CREATE TABLE session_events (
+	id TEXT PRIMARY KEY,
+	session_id TEXT NOT NULL,
+	app_id TEXT NOT NULL,
+	owner TEXT NOT NULL,
+	step TEXT NOT NULL,
+	make TEXT NOT NULL DEFAULT '',
+	mode TEXT NOT NULL DEFAULT '',
+	error_code TEXT NOT NULL DEFAULT '',
+	occurred_at {ts} NOT NULL,
+	received_at {ts} NOT NULL
+);
+CREATE INDEX session_events_session ON session_events (session_id, occurred_at);
+CREATE INDEX session_events_app ON session_events (app_id, occurred_at);
+CREATE TABLE connect_grants (
+	app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+	owner TEXT NOT NULL,
+	scope TEXT NOT NULL,
+	granted_at {ts} NOT NULL,
+	PRIMARY KEY (app_id, owner, scope)
+);
+CREATE TABLE oauth_codes (
+	hash TEXT PRIMARY KEY,
+	app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+	redirect_uri TEXT NOT NULL,
+	code_challenge TEXT NOT NULL DEFAULT '',
+	owner TEXT NOT NULL,
+	session_id TEXT NOT NULL DEFAULT '',
+	vehicles TEXT NOT NULL,
+	scope TEXT NOT NULL,
+	mode TEXT NOT NULL,
+	created_at {ts} NOT NULL,
+	expires_at {ts} NOT NULL,
+	used_at {ts}
+);
+CREATE TABLE oauth_tokens (
+	hash TEXT PRIMARY KEY,
+	kind TEXT NOT NULL,
+	app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+	family_id TEXT NOT NULL,
+	owner TEXT NOT NULL,
+	vehicles TEXT NOT NULL,
+	scope TEXT NOT NULL,
+	mode TEXT NOT NULL,
+	created_at {ts} NOT NULL,
+	expires_at {ts} NOT NULL,
+	used_at {ts},
+	revoked_at {ts}
+);
+CREATE INDEX oauth_tokens_family ON oauth_tokens (family_id)`},
+	{5, "rate counters", `
+CREATE TABLE rate_counters (
+	k TEXT PRIMARY KEY,
+	count INTEGER NOT NULL,
+	window_start {ts} NOT NULL
+)`},
 }

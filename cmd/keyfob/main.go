@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -54,8 +55,12 @@ func run(log *slog.Logger) error {
 	defer stop()
 	go h.PurgeExpiredState(ctx)
 
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("KEYFOB_ADDR %s: %w", cfg.Addr, err)
+	}
 	listenErr := make(chan error, 1)
-	go func() { listenErr <- app.Listen(cfg.Addr) }()
+	go func() { listenErr <- app.Listener(handlers.DrainingListener(ln)) }()
 	log.Info("keyfob listening", "addr", cfg.Addr, "base_url", cfg.BaseURL, "database", dbKind(cfg))
 
 	select {

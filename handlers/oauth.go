@@ -1,0 +1,102 @@
+package handlers
+
+import (
+	"encoding/base64"
+	"errors"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"keyfob/models"
+)
+
+// oauthError writes an RFC 6749 §5.2 error body.
+func oauthError(c *fiber.Ctx, status int, code, description string) error {
+	return c.Status(status).JSON(fiber.Map{"error": code, "error_description": description})
+}
+
+// token is POST /oauth/token: it authenticates the client, then hands the grant to models.
+func (h *Handler) token(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set("Pragma", "no-cache")
+	if c.Context().QueryArgs().Has("client_secret") {
+		return oauthError(c, fiber.StatusBadRequest, "invalid_request", "Never send client_secret in the URL: use HTTP Basic or the form body.")
+	}
+	clientID, secret, basic, err := clientCredentials(c)
+	if err != nil {
+		return oauthError(c, fiber.StatusBadRequest, "invalid_request", err.Error())
+	}
+	limitKey := "token-client:" + clientID
+	if wait, err := models.FailureLimit(h.DB, limitKey, maxClientFailures, clientFailureWindow); err != nil {
+		return err
+	} else if wait > 0 {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(wait))
+		return oauthError(c, fiber.StatusTooManyRequests, "slow_down", "Too many failed authentications for this client; wait a minute.")
+	}
+	app, err := models.AuthenticateClient(h.DB, clientID, secret)
+	if errors.Is(err, models.ErrUnauthenticated) {
+		if err := models.RecordFailure(h.DB, limitKey, clientFailureWindow); err != nil {
+			return err
+		}
+		if basic {
+			c.Set(fiber.HeaderWWWAuthenticate, `Basic realm="keyfob", charset="UTF-8"`)
+		}
+		return oauthError(c, fiber.StatusUnauthorized, "invalid_client", "Client authentication failed: check the client_id and client_secret.")
+	}
+	if err != nil {
+		return err
+	}
+	var resp models.TokenResponse
+	switch c.FormValue("grant_type") {
+	case "authorization_code":
+		resp, err = models.ExchangeCode(h.DB, app, c.FormValue("code"), c.FormValue("redirect_uri"), c.FormValue("code_verifier"))
+	case "refresh_token":
+		var scope []string
+		if raw := c.FormValue("scope"); raw != "" {
+			scope = strings.Fields(raw)
+		}
+		resp, err = models.RefreshTokens(h.DB, app, c.FormValue("refresh_token"), scope)
+	case "":
+		return oauthError(c, fiber.StatusBadRequest, "invalid_request", "grant_type is required.")
+	default:
+		return oauthError(c, fiber.StatusBadRequest, "unsupported_grant_type", "Use grant_type=authorization_code or refresh_token.")
+	}
+	var oe *models.OAuthError
+	if errors.As(err, &oe) {
+		return oauthError(c, oe.Status, oe.Code, oe.Description)
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"access_token": resp.AccessToken, "token_type": "Bearer", "expires_in": resp.ExpiresIn,
+		"refresh_token": resp.RefreshToken, "expires_at": time.Now().UTC().Add(time.Duration(resp.ExpiresIn) * time.Second).Format(time.RFC3339)})
+}
+
+// clientCredentials reads HTTP Basic (RFC 6749 §2.3.1: form-encoded id and secret) or the form
+// fields; sending the secret both ways is refused.
+func clientCredentials(c *fiber.Ctx) (id, secret string, basic bool, err error) {
+	auth := c.Get(fiber.HeaderAuthorization)
+	if len(auth) > 6 && strings.EqualFold(auth[:6], "basic ") {
+		raw, decodeErr := base64.StdEncoding.DecodeString(strings.TrimSpace(auth[6:]))
+		user, pass, ok := strings.Cut(string(raw), ":")
+		if decodeErr != nil || !ok {
+			return "", "", true, errors.New("The Basic Authorization header is malformed.")
+		}
+		if c.FormValue("client_secret") != "" {
+			return "", "", true, errors.New("Send the client secret once: either HTTP Basic or the form body.")
+		}
+		id, _ = url.QueryUnescape(user)
+		secret, _ = url.QueryUnescape(pass)
+		return id, secret, true, nil
+	}
+	return c.FormValue("client_id"), c.FormValue("client_secret"), false, nil
+}
+
+// Failed client authentications allowed per client_id and minute before /token answers 429.
+const (
+	maxClientFailures   = 50
+	clientFailureWindow = time.Minute
+)

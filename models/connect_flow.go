@@ -1,0 +1,230 @@
+package models
+
+import (
+	"encoding/json"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// SelectBrand records the make the owner picked and moves to sign-in.
+func SelectBrand(db *gorm.DB, s ConnectSession, make string) (ConnectSession, error) {
+	m, ok := FindMake(make)
+	if !ok || s.Step != PageBrand {
+		return s, Invalid("make", "unknown_make", "Choose a brand from the list.")
+	}
+	s.Make, s.Step = m.ID, PageSignIn
+	return s, db.Transaction(func(tx *gorm.DB) error { return advance(tx, &s, StepBrandSelected) })
+}
+
+// SignIn signs the owner in to the make's (simulated) account. In test mode any credentials work;
+// scenario emails end the flow with their error. OAuth makes sign in on the provider page instead.
+func SignIn(db *gorm.DB, s ConnectSession, email, password string) (ConnectSession, error) {
+	m, _ := FindMake(s.Make)
+	if s.Step != PageSignIn && s.Step != PageProvider {
+		return s, ErrConnectSessionGone
+	}
+	email = strings.TrimSpace(email)
+	if _, err := NormalizeEmail(email); err != nil && !strings.Contains(email, "@") {
+		return s, Invalid("email", "invalid_email", "Enter the email of your "+m.Name+" account.")
+	}
+	if m.Auth == AuthEmailPassword && password == "" && s.Step == PageSignIn {
+		return s, Invalid("password", "required", "Enter your "+m.Name+" password.")
+	}
+	s.AccountEmail = email
+	return s, db.Transaction(func(tx *gorm.DB) error {
+		switch ScenarioFor(email, s.Make).Outcome {
+		case "invalid_subscription", "no_vehicles":
+			if err := advance(tx, &s, StepSignedIn); err != nil {
+				return err
+			}
+			return failSession(tx, &s, ScenarioFor(email, s.Make).Outcome)
+		}
+		s.Step = PageVehicles
+		return advance(tx, &s, StepSignedIn)
+	})
+}
+
+// AvailableVehicles lists what the vehicle step offers: the account's vehicles, or only the VIN the
+// app asked for with single_select_vin.
+func (s ConnectSession) AvailableVehicles() []Vehicle {
+	req := s.AuthorizeRequest()
+	if req.SingleSelectVIN != "" {
+		if v := ScenarioFor(req.SingleSelectVIN+"@compatible", s.Make).Pinned; v != nil {
+			return []Vehicle{*v}
+		}
+	}
+	if pinned := ScenarioFor(s.AccountEmail, s.Make).Pinned; pinned != nil {
+		return []Vehicle{*pinned}
+	}
+	return SimulatedVehicles(s.Owner, s.Make)
+}
+
+// ChooseVehicles records the owner's choice. A vehicle that cannot serve a required permission ends
+// the flow with vehicle_incompatible (its details go back to the app); approval_prompt=auto with a
+// remembered grant of the same scope skips the permissions page.
+func ChooseVehicles(db *gorm.DB, s ConnectSession, ids []string) (ConnectSession, ConnectOutcome, error) {
+	req := s.AuthorizeRequest()
+	available := s.AvailableVehicles()
+	var chosen []Vehicle
+	for _, id := range ids {
+		i := slices.IndexFunc(available, func(v Vehicle) bool { return v.ID == id })
+		if i < 0 {
+			return s, ConnectOutcome{}, Invalid("vehicle", "unknown_vehicle", "Choose one of the vehicles shown.")
+		}
+		if !slices.ContainsFunc(chosen, func(v Vehicle) bool { return v.ID == id }) {
+			chosen = append(chosen, available[i])
+		}
+	}
+	switch {
+	case s.Step != PageVehicles:
+		return s, ConnectOutcome{}, ErrConnectSessionGone
+	case len(chosen) == 0:
+		return s, ConnectOutcome{}, Invalid("vehicle", "no_vehicle", "Choose at least one vehicle.")
+	case req.SingleSelect && len(chosen) > 1:
+		return s, ConnectOutcome{}, Invalid("vehicle", "single_select", "This app connects one vehicle: choose one.")
+	}
+	chosenIDs := make([]string, len(chosen))
+	for i, v := range chosen {
+		chosenIDs[i] = v.ID
+	}
+	raw, _ := json.Marshal(chosenIDs)
+	s.Vehicles = string(raw)
+	var outcome ConnectOutcome
+	err := db.Transaction(func(tx *gorm.DB) error {
+		if err := advance(tx, &s, StepVehiclesSelected); err != nil {
+			return err
+		}
+		if bad, ok := incompatibleVehicle(s, chosen, req); ok {
+			if err := finish(tx, &s, StepError, "vehicle_incompatible"); err != nil {
+				return err
+			}
+			outcome.Redirect = s.ErrorRedirect(url.Values{"vin": {bad.VIN}, "make": {bad.Make}, "model": {bad.Model}, "year": {strconv.Itoa(bad.Year)}})
+			return nil
+		}
+		s.Step = PagePermissions
+		if err := tx.Save(&s).Error; err != nil {
+			return err
+		}
+		if req.ApprovalPrompt != "auto" || req.Flags["remember_grant"] == "false" && req.TestMode() {
+			return nil
+		}
+		var remembered int64
+		if err := tx.Table("connect_grants").Where("app_id = ? AND owner = ? AND scope = ?", s.AppID, s.Owner, scopeKey(req.Scope)).
+			Count(&remembered).Error; err != nil || remembered == 0 {
+			return err
+		}
+		var err error
+		outcome.Redirect, err = complete(tx, &s, req, scopeNames(req.Scope))
+		return err
+	})
+	return s, outcome, err
+}
+
+func incompatibleVehicle(s ConnectSession, chosen []Vehicle, req AuthorizeRequest) (Vehicle, bool) {
+	if ScenarioFor(s.AccountEmail, s.Make).Outcome == "vehicle_incompatible" {
+		return chosen[0], true
+	}
+	for _, v := range chosen {
+		if len(v.Unsupported(req.Required())) > 0 {
+			return v, true
+		}
+	}
+	return Vehicle{}, false
+}
+
+// Decide ends the permissions step: deny sends access_denied back; allow grants the required
+// permissions plus the optional ones the owner left ticked, issues the code and redirects.
+func Decide(db *gorm.DB, s ConnectSession, allow bool, ticked []string) (ConnectSession, string, error) {
+	if s.Step != PagePermissions {
+		return s, "", ErrConnectSessionGone
+	}
+	req := s.AuthorizeRequest()
+	var redirect string
+	err := db.Transaction(func(tx *gorm.DB) error {
+		if !allow {
+			if err := finish(tx, &s, StepError, "access_denied"); err != nil {
+				return err
+			}
+			redirect = s.ErrorRedirect(nil)
+			return nil
+		}
+		granted := req.Required()
+		for _, item := range req.Scope {
+			if !item.Required && slices.Contains(ticked, item.Name) {
+				granted = append(granted, item.Name)
+			}
+		}
+		s.LastStep = StepPermissionsApproved
+		if err := recordEvent(tx, &s, StepPermissionsApproved, ""); err != nil {
+			return err
+		}
+		if req.Flags["remember_grant"] != "false" || !req.TestMode() {
+			grant := map[string]any{"app_id": s.AppID, "owner": s.Owner, "scope": scopeKey(req.Scope), "granted_at": time.Now().UTC()}
+			if err := tx.Table("connect_grants").Where("app_id = ? AND owner = ? AND scope = ?", s.AppID, s.Owner, scopeKey(req.Scope)).
+				Delete(nil).Error; err != nil {
+				return err
+			}
+			if err := tx.Table("connect_grants").Create(grant).Error; err != nil {
+				return err
+			}
+		}
+		var err error
+		redirect, err = complete(tx, &s, req, granted)
+		return err
+	})
+	return s, redirect, err
+}
+
+// complete issues the code bound to this session's grant and ends the flow.
+func complete(tx *gorm.DB, s *ConnectSession, req AuthorizeRequest, granted []string) (string, error) {
+	code, err := IssueCode(tx, CodeGrant{AppID: s.AppID, RedirectURI: req.BoundRedirectURI, CodeChallenge: req.CodeChallenge,
+		Owner: s.Owner, SessionID: s.ID, Mode: s.Mode, Vehicles: s.ChosenVehicles(), Scope: granted})
+	if err != nil {
+		return "", err
+	}
+	if err := finish(tx, s, StepCompleted, ""); err != nil {
+		return "", err
+	}
+	return AppendQuery(req.RedirectURI, url.Values{"code": {code}}, req.State), nil
+}
+
+// Exit ends a session the owner leaves: before the end it is user_manually_returned_to_application;
+// from an error page it carries that page's error back.
+func Exit(db *gorm.DB, s ConnectSession) (string, error) {
+	if s.Step == PageError {
+		s.Step = PageDone
+		return s.ErrorRedirect(nil), db.Save(&s).Error
+	}
+	err := db.Transaction(func(tx *gorm.DB) error {
+		return finish(tx, &s, StepExited, "user_manually_returned_to_application")
+	})
+	s.ErrorCode = "user_manually_returned_to_application"
+	return s.ErrorRedirect(nil), err
+}
+
+// scopeKey is the canonical form of a scope for remembering grants: sorted, with required marks.
+func scopeKey(scope []ScopeItem) string {
+	words := make([]string, len(scope))
+	for i, s := range scope {
+		words[i] = s.Name
+		if s.Required {
+			words[i] = "required:" + s.Name
+		}
+	}
+	sort.Strings(words)
+	return strings.Join(words, " ")
+}
+
+func scopeNames(scope []ScopeItem) []string {
+	out := make([]string, len(scope))
+	for i, s := range scope {
+		out[i] = s.Name
+	}
+	return out
+}
