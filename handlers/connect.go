@@ -196,3 +196,15 @@ func connectHeaders(c *fiber.Ctx, redirectURI string) {
 	c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
 	c.Set(fiber.HeaderCacheControl, "no-store")
 }
+
+// connectSwitchAccount is the Account Select view's "Use a different account" button.
+func (h *Handler) connectSwitchAccount(c *fiber.Ctx) error {
+	s, err := h.connectSession(c)
+	if err != nil {
+		return h.connectGone(c, err)
+	}
+	if s, err = models.SwitchAccount(h.DB, s); err != nil {
+		return h.connectGone(c, err)
+	}
+	return h.afterStep(c, s, "")
+}

@@ -32,7 +32,7 @@ func (h *Handler) renderSessionStep(c *fiber.Ctx, s models.ConnectSession, errs 
 	case models.PageSignIn, models.PageProvider:
 		p.Form = post("signin")
 	case models.PageVehicles:
-		p.Form = post("vehicles")
+		p.Form, p.SwitchAccountURL = post("vehicles"), base+"/switch-account"
 		for _, v := range s.AvailableVehicles() {
 			p.Vehicles = append(p.Vehicles, connectVehicle{ID: v.ID, Year: v.Year, MakeName: m.Name, Model: v.Model, VINTail: v.VIN[len(v.VIN)-4:]})
 		}

@@ -52,6 +52,7 @@ func (h *Handler) platformRoutes(app *fiber.App) {
 	app.Post("/connect/:session/brand", h.connectBrand)
 	app.Post("/connect/:session/signin", h.connectSignIn)
 	app.Post("/connect/:session/vehicles", h.connectVehicles)
+	app.Post("/connect/:session/switch-account", h.connectSwitchAccount)
 	app.Post("/connect/:session/permissions", h.connectPermissions)
 	app.Get("/connect/:session/exit", h.connectExit)
 }

@@ -228,3 +228,12 @@ func scopeNames(scope []ScopeItem) []string {
 	}
 	return out
 }
+
+// SwitchAccount sends the owner back to sign in with another account (the Account Select view's link).
+func SwitchAccount(db *gorm.DB, s ConnectSession) (ConnectSession, error) {
+	if s.Step != PageVehicles {
+		return s, ErrConnectSessionGone
+	}
+	s.Step, s.AccountEmail, s.UpdatedAt = PageSignIn, "", time.Now().UTC()
+	return s, db.Save(&s).Error
+}
