@@ -16,7 +16,7 @@ func ConnectURL(baseURL, clientID, redirectURI string) string {
 	return baseURL + "/oauth/authorize?" + q.Encode()
 }
 
-// BuildConnectURL is the authorize URL for p: every non-empty parameter, in Smartcar's documented order.
+// BuildConnectURL is the authorize URL for p: every non-empty parameter, sorted by name.
 func BuildConnectURL(baseURL string, p AuthorizeParams) string {
 	q := url.Values{}
 	for _, kv := range [][2]string{{"response_type", p.ResponseType}, {"client_id", p.ClientID}, {"redirect_uri", p.RedirectURI},
