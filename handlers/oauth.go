@@ -29,22 +29,9 @@ func (h *Handler) token(c *fiber.Ctx) error {
 	if err != nil {
 		return oauthError(c, fiber.StatusBadRequest, "invalid_request", err.Error())
 	}
-	limitKey := "token-client:" + clientID
-	if wait, err := models.FailureLimit(h.DB, limitKey, maxClientFailures, clientFailureWindow); err != nil {
-		return err
-	} else if wait > 0 {
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(wait))
-		return oauthError(c, fiber.StatusTooManyRequests, "slow_down", "Too many failed authentications for this client; wait a minute.")
-	}
 	app, err := models.AuthenticateClient(h.DB, clientID, secret)
 	if errors.Is(err, models.ErrUnauthenticated) {
-		if err := models.RecordFailure(h.DB, limitKey, clientFailureWindow); err != nil {
-			return err
-		}
-		if basic {
-			c.Set(fiber.HeaderWWWAuthenticate, `Basic realm="keyfob", charset="UTF-8"`)
-		}
-		return oauthError(c, fiber.StatusUnauthorized, "invalid_client", "Client authentication failed: check the client_id and client_secret.")
+		return h.refuseClient(c, clientID, basic)
 	}
 	if err != nil {
 		return err
@@ -73,6 +60,28 @@ func (h *Handler) token(c *fiber.Ctx) error {
 	}
 	return c.JSON(fiber.Map{"access_token": resp.AccessToken, "token_type": "Bearer", "expires_in": resp.ExpiresIn,
 		"refresh_token": resp.RefreshToken, "expires_at": time.Now().UTC().Add(time.Duration(resp.ExpiresIn) * time.Second).Format(time.RFC3339)})
+}
+
+// refuseClient answers a failed client authentication: 401 invalid_client, or 429 once the client_id
+// has had too many failures this minute. Only failures are limited, so the real app, whose secret
+// works, is never locked out by someone guessing with its public client_id.
+func (h *Handler) refuseClient(c *fiber.Ctx, clientID string, basic bool) error {
+	key := "token-client:" + clientID
+	if err := models.RecordFailure(h.DB, key, clientFailureWindow); err != nil {
+		return err
+	}
+	wait, err := models.FailureLimit(h.DB, key, maxClientFailures, clientFailureWindow)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(wait))
+		return oauthError(c, fiber.StatusTooManyRequests, "slow_down", "Too many failed authentications for this client; wait a minute.")
+	}
+	if basic {
+		c.Set(fiber.HeaderWWWAuthenticate, `Basic realm="keyfob", charset="UTF-8"`)
+	}
+	return oauthError(c, fiber.StatusUnauthorized, "invalid_client", "Client authentication failed: check the client_id and client_secret.")
 }
 
 // clientCredentials reads HTTP Basic (RFC 6749 §2.3.1: form-encoded id and secret) or the form

@@ -114,13 +114,14 @@ func ChooseVehicles(db *gorm.DB, s ConnectSession, ids []string) (ConnectSession
 		if req.ApprovalPrompt != "auto" || req.Flags["remember_grant"] == "false" && req.TestMode() {
 			return nil
 		}
-		var remembered int64
+		var remembered []string
 		if err := tx.Table("connect_grants").Where("app_id = ? AND owner = ? AND scope = ?", s.AppID, s.Owner, scopeKey(req.Scope)).
-			Count(&remembered).Error; err != nil || remembered == 0 {
+			Pluck("granted", &remembered).Error; err != nil || len(remembered) == 0 {
 			return err
 		}
+		// The owner approved this very request before: grant exactly what they granted then.
 		var err error
-		outcome.Redirect, err = complete(tx, &s, req, scopeNames(req.Scope))
+		outcome.Redirect, err = complete(tx, &s, req, strings.Fields(remembered[0]))
 		return err
 	})
 	return s, outcome, err
@@ -165,7 +166,8 @@ func Decide(db *gorm.DB, s ConnectSession, allow bool, ticked []string) (Connect
 			return err
 		}
 		if req.Flags["remember_grant"] != "false" || !req.TestMode() {
-			grant := map[string]any{"app_id": s.AppID, "owner": s.Owner, "scope": scopeKey(req.Scope), "granted_at": time.Now().UTC()}
+			grant := map[string]any{"app_id": s.AppID, "owner": s.Owner, "scope": scopeKey(req.Scope),
+				"granted": strings.Join(granted, " "), "granted_at": time.Now().UTC()}
 			if err := tx.Table("connect_grants").Where("app_id = ? AND owner = ? AND scope = ?", s.AppID, s.Owner, scopeKey(req.Scope)).
 				Delete(nil).Error; err != nil {
 				return err
@@ -219,14 +221,6 @@ func scopeKey(scope []ScopeItem) string {
 	}
 	sort.Strings(words)
 	return strings.Join(words, " ")
-}
-
-func scopeNames(scope []ScopeItem) []string {
-	out := make([]string, len(scope))
-	for i, s := range scope {
-		out[i] = s.Name
-	}
-	return out
 }
 
 // SwitchAccount sends the owner back to sign in with another account (the Account Select view's link).

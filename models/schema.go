@@ -209,4 +209,6 @@ CREATE TABLE rate_counters (
 	count INTEGER NOT NULL,
 	window_start {ts} NOT NULL
 )`},
+	{6, "remembered grants keep what was granted", `
+ALTER TABLE connect_grants ADD COLUMN granted TEXT NOT NULL DEFAULT ''`},
 }
