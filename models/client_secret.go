@@ -144,8 +144,15 @@ func AuthenticateClient(db *gorm.DB, clientID, secret string) (App, error) {
 	if !IsUUID(clientID) || !TokenWellFormed(secret, PrefixClientSecret) {
 		return App{}, ErrUnauthenticated
 	}
-	var s ClientSecret
-	err := db.Where("hash = ?", HashToken(secret)).Take(&s).Error
+	// One query finds the secret and its app together: this runs on every token request.
+	var row struct {
+		ClientSecret
+		OrgID, Name, Description   string
+		AppCreatedAt, AppUpdatedAt time.Time
+	}
+	err := db.Table("client_secrets s").Joins("JOIN apps a ON a.id = s.app_id").
+		Select("s.id, s.app_id, s.expires_at, s.revoked_at, s.last_used_at, a.org_id, a.name, a.description, a.created_at AS app_created_at, a.updated_at AS app_updated_at").
+		Where("s.hash = ?", HashToken(secret)).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return App{}, ErrUnauthenticated
 	}
@@ -153,6 +160,7 @@ func AuthenticateClient(db *gorm.DB, clientID, secret string) (App, error) {
 		return App{}, err
 	}
 	now := time.Now().UTC()
+	s := row.ClientSecret
 	if subtle.ConstantTimeCompare([]byte(s.AppID), []byte(clientID)) != 1 || !s.Active(now) {
 		return App{}, ErrUnauthenticated
 	}
@@ -161,11 +169,8 @@ func AuthenticateClient(db *gorm.DB, clientID, secret string) (App, error) {
 			return App{}, err
 		}
 	}
-	var app App
-	if err := db.Where("id = ?", s.AppID).Take(&app).Error; err != nil {
-		return App{}, ErrUnauthenticated
-	}
-	return app, nil
+	return App{ID: s.AppID, OrgID: row.OrgID, Name: row.Name, Description: row.Description,
+		CreatedAt: row.AppCreatedAt, UpdatedAt: row.AppUpdatedAt}, nil
 }
 
 // touchLastUsed records use at most once per throttle window, however busy the credential is.

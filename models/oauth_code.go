@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -95,32 +94,38 @@ func ExchangeCode(db *gorm.DB, app App, code, redirectURI, codeVerifier string) 
 }
 
 func redeemCode(tx *gorm.DB, app App, hash, redirectURI, verifier string) (TokenResponse, error) {
-	var c oauthCode
-	err := tx.Where("hash = ?", hash).Take(&c).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return TokenResponse{}, invalidGrant(descCodeNotValid)
-	}
-	if err != nil {
-		return TokenResponse{}, err
-	}
 	now := time.Now().UTC()
 	// The conditional UPDATE is the single-use guarantee: of any number of concurrent presentations,
-	// exactly one sees a row affected (PostgreSQL re-checks used_at once the winner commits).
-	res := tx.Exec("UPDATE oauth_codes SET used_at = ? WHERE hash = ? AND used_at IS NULL", now, hash)
+	// exactly one gets the row back (PostgreSQL re-checks used_at once the winner commits).
+	var c oauthCode
+	res := tx.Raw("UPDATE oauth_codes SET used_at = ? WHERE hash = ? AND used_at IS NULL RETURNING *", now, hash).Scan(&c)
 	if res.Error != nil {
 		return TokenResponse{}, res.Error
 	}
 	if res.RowsAffected == 0 {
-		if err := revokeFamily(tx, hash, now); err != nil {
-			return TokenResponse{}, err
-		}
-		return TokenResponse{}, invalidGrant(descCodeUsed)
+		return TokenResponse{}, refuseSpentCode(tx, hash, now)
 	}
 	if refusal := checkCode(c, app, redirectURI, verifier, now); refusal != nil {
 		return TokenResponse{}, refusal
 	}
 	family := oauthToken{AppID: c.AppID, FamilyID: hash, Owner: c.Owner, Vehicles: c.Vehicles, Mode: c.Mode}
 	return issueTokenPair(tx, family, c.Scope, c.Scope, now)
+}
+
+// refuseSpentCode explains a code that could not be spent: unknown, or presented again, which
+// revokes every token it issued.
+func refuseSpentCode(tx *gorm.DB, hash string, now time.Time) error {
+	var known int64
+	if err := tx.Model(&oauthCode{}).Where("hash = ?", hash).Count(&known).Error; err != nil {
+		return err
+	}
+	if known == 0 {
+		return invalidGrant(descCodeNotValid)
+	}
+	if err := revokeFamily(tx, hash, now); err != nil {
+		return err
+	}
+	return invalidGrant(descCodeUsed)
 }
 
 // checkCode applies the rules a spent code must pass to be exchanged.
