@@ -1,13 +1,17 @@
 package handlers
 
 import (
+	"database/sql"
+	"database/sql/driver"
 	"errors"
+	"net"
 	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/csrf"
 	"github.com/gofiber/fiber/v2/utils"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"keyfob/models"
 )
@@ -59,9 +63,26 @@ func classify(err error) (int, apiError) {
 			return fe.Code, apiError{"server_error", "Something went wrong on our side.", ""}
 		}
 		return fe.Code, apiError{strings.ReplaceAll(strings.ToLower(fiberStatusText(fe.Code)), " ", "_"), fe.Message, ""}
+	case databaseUnavailable(err):
+		return fiber.StatusServiceUnavailable, apiError{"unavailable", "Keyfob cannot reach its database right now. Nothing was changed; try again in a moment.", ""}
 	default:
 		return fiber.StatusInternalServerError, apiError{"server_error", "Something went wrong on our side. It has been logged.", ""}
 	}
+}
+
+// databaseUnavailable recognises a lost or refused database connection, which is a 503 (try again),
+// not a 500: PostgreSQL restarting, the network to it down, or the server shutting connections.
+func databaseUnavailable(err error) bool {
+	var netErr net.Error
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone), errors.As(err, &netErr):
+		return true
+	case errors.As(err, &pgErr):
+		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P0")
+	}
+	var connectErr *pgconn.ConnectError
+	return errors.As(err, &connectErr) || strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "database is closed")
 }
 
 func fiberStatusText(code int) string {
@@ -84,7 +105,7 @@ func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 	// A chunked upload over the body limit is reset while it is read, losing its path: only API
 	// clients send chunked bodies (browsers send a length), so answer those in JSON.
 	lostUpload := status == fiber.StatusRequestEntityTooLarge && c.Path() == "/"
-	if isAPI(c) || lostUpload {
+	if isAPI(c) || lostUpload || c.Path() == "/oauth/token" {
 		return c.Status(status).JSON(fiber.Map{"error": body})
 	}
 	if status == fiber.StatusUnauthorized && c.Method() == fiber.MethodGet {
