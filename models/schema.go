@@ -211,4 +211,45 @@ CREATE TABLE rate_counters (
 )`},
 	{6, "remembered grants keep what was granted", `
 ALTER TABLE connect_grants ADD COLUMN granted TEXT NOT NULL DEFAULT ''`},
+	{7, "simulated vehicle state and API calls", `
+CREATE TABLE vehicle_states (
+	app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+	vehicle_id TEXT NOT NULL,
+	owner TEXT NOT NULL,
+	make TEXT NOT NULL,
+	model TEXT NOT NULL,
+	year INTEGER NOT NULL,
+	vin TEXT NOT NULL,
+	powertrain TEXT NOT NULL,
+	level TEXT NOT NULL DEFAULT '',
+	odometer_km DOUBLE PRECISION NOT NULL,
+	fuel_percent DOUBLE PRECISION NOT NULL DEFAULT 0,
+	fuel_capacity_liters DOUBLE PRECISION NOT NULL DEFAULT 0,
+	battery_percent DOUBLE PRECISION NOT NULL DEFAULT 0,
+	battery_capacity_kwh DOUBLE PRECISION NOT NULL DEFAULT 0,
+	plugged_in {bool} NOT NULL DEFAULT FALSE,
+	charging {bool} NOT NULL DEFAULT FALSE,
+	latitude DOUBLE PRECISION NOT NULL,
+	longitude DOUBLE PRECISION NOT NULL,
+	locked {bool} NOT NULL DEFAULT TRUE,
+	tire_front_left_kpa DOUBLE PRECISION NOT NULL,
+	tire_front_right_kpa DOUBLE PRECISION NOT NULL,
+	tire_back_left_kpa DOUBLE PRECISION NOT NULL,
+	tire_back_right_kpa DOUBLE PRECISION NOT NULL,
+	oil_life_percent DOUBLE PRECISION NOT NULL DEFAULT 0,
+	created_at {ts} NOT NULL,
+	updated_at {ts} NOT NULL,
+	PRIMARY KEY (app_id, vehicle_id)
+);
+CREATE INDEX vehicle_states_owner ON vehicle_states (app_id, owner);
+CREATE TABLE vehicle_api_calls (
+	id {serial},
+	app_id TEXT NOT NULL,
+	vehicle_id TEXT NOT NULL,
+	method TEXT NOT NULL,
+	path TEXT NOT NULL,
+	status INTEGER NOT NULL,
+	at {ts} NOT NULL
+);
+CREATE INDEX vehicle_api_calls_vehicle ON vehicle_api_calls (app_id, vehicle_id, id)`},
 }
