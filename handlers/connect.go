@@ -16,6 +16,7 @@ const connectCookie = "keyfob_connect"
 
 // authorize validates /oauth/authorize, starts a Connect session and sends the browser to its first step.
 func (h *Handler) authorize(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
 	req, err := models.ParseAuthorize(h.DB, authorizeParams(c))
 	var refused *models.AuthorizeError
 	if errors.As(err, &refused) {
@@ -60,7 +61,7 @@ func (h *Handler) connectSession(c *fiber.Ctx) (models.ConnectSession, error) {
 	if err != nil {
 		return s, err
 	}
-	if c.Method() == fiber.MethodPost && !s.CheckCSRF(c.FormValue("_csrf")) {
+	if c.Method() == fiber.MethodPost && !s.CheckCSRF(bodyValue(c, "_csrf")) {
 		return s, errCrossSite
 	}
 	return s, nil
@@ -118,7 +119,7 @@ func (h *Handler) connectBrand(c *fiber.Ctx) error {
 	if err != nil {
 		return h.connectGone(c, err)
 	}
-	if s, err = models.SelectBrand(h.DB, s, c.FormValue("make")); err != nil {
+	if s, err = models.SelectBrand(h.DB, s, bodyValue(c, "make")); err != nil {
 		return h.stepFailed(c, s, err, "")
 	}
 	return h.afterStep(c, s, "")
@@ -137,8 +138,8 @@ func (h *Handler) connectSignIn(c *fiber.Ctx) error {
 		}
 		return h.afterStep(c, s, "")
 	}
-	email := c.FormValue("email")
-	if s, err = models.SignIn(h.DB, s, email, c.FormValue("password")); err != nil {
+	email := bodyValue(c, "email")
+	if s, err = models.SignIn(h.DB, s, email, bodyValue(c, "password")); err != nil {
 		return h.stepFailed(c, s, err, email)
 	}
 	return h.afterStep(c, s, "")
@@ -161,7 +162,7 @@ func (h *Handler) connectPermissions(c *fiber.Ctx) error {
 	if err != nil {
 		return h.connectGone(c, err)
 	}
-	s, redirect, err := models.Decide(h.DB, s, c.FormValue("decision") == "allow", formValues(c, "permission"))
+	s, redirect, err := models.Decide(h.DB, s, bodyValue(c, "decision") == "allow", formValues(c, "permission"))
 	if err != nil {
 		return h.stepFailed(c, s, err, "")
 	}

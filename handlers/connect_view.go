@@ -106,6 +106,7 @@ func (h *Handler) renderConnect(c *fiber.Ctx, step string, p connectPage) error 
 	}
 	p.ThemeCSS = themeCSSURL(p.Theme)
 	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
 	return c.Render(name, p, "layouts/connect")
 }
 

@@ -95,17 +95,32 @@ func fiberStatusText(code int) string {
 // handleError is the one place where errors become responses: JSON under /api, an HTML page elsewhere.
 func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 	status, body := classify(err)
-	if status >= 500 {
+	var vf *vehicleFailure
+	if errors.As(err, &vf) {
+		status = vf.status
+	}
+	if status >= 500 && vf == nil {
 		h.Log.Error("request failed", "method", c.Method(), "path", c.Path(), "request_id", requestID(c), "err", err)
 	}
 	var limited *models.RateLimitedError
 	if errors.As(err, &limited) {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(limited.RetryAfter))
 	}
+	if strings.HasPrefix(c.Path(), "/v2.0") {
+		return writeVehicleError(c, err, status, body.Message)
+	}
 	// A chunked upload over the body limit is reset while it is read, losing its path: only API
 	// clients send chunked bodies (browsers send a length), so answer those in JSON.
 	lostUpload := status == fiber.StatusRequestEntityTooLarge && c.Path() == "/"
-	if isAPI(c) || lostUpload || c.Path() == "/oauth/token" {
+	if strings.HasPrefix(c.Path(), "/oauth/token") {
+		code := "server_error"
+		if status == fiber.StatusServiceUnavailable {
+			code = "temporarily_unavailable"
+		}
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		return c.Status(status).JSON(fiber.Map{"error": code, "error_description": body.Message})
+	}
+	if isAPI(c) || lostUpload {
 		return c.Status(status).JSON(fiber.Map{"error": body})
 	}
 	if status == fiber.StatusUnauthorized && c.Method() == fiber.MethodGet {
@@ -115,7 +130,26 @@ func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 	return h.render(c, "console/error", fiber.Map{"Title": fiberStatusText(status), "Status": status, "Message": body.Message})
 }
 
-func isAPI(c *fiber.Ctx) bool { return strings.HasPrefix(c.Path(), "/api/") }
+func isAPI(c *fiber.Ctx) bool {
+	return strings.HasPrefix(c.Path(), "/api/") || strings.HasPrefix(c.Path(), "/sandbox/")
+}
+
+// smartcarType names a status in Smartcar's v2 error vocabulary.
+func smartcarType(status int) string {
+	switch status {
+	case fiber.StatusBadRequest, fiber.StatusUnprocessableEntity:
+		return "VALIDATION"
+	case fiber.StatusUnauthorized:
+		return "AUTHENTICATION"
+	case fiber.StatusForbidden:
+		return "PERMISSION"
+	case fiber.StatusNotFound:
+		return "RESOURCE_NOT_FOUND"
+	case fiber.StatusTooManyRequests:
+		return "RATE_LIMIT"
+	}
+	return "SERVER"
+}
 
 // respondHere runs h and turns its error into a response at once, so middleware that looks at the
 // status afterwards (the login limiter counts failures) sees the real one.

@@ -52,3 +52,15 @@ func apiUser(c *fiber.Ctx) (models.User, models.Actor) {
 	u, _ := c.Locals(localUser).(models.User)
 	return u, models.Actor{ID: u.ID, Email: u.Email}
 }
+
+// bodyValue reads a field from the request body only (URL-encoded or multipart), never from the
+// query string: credentials, codes and CSRF tokens must not be accepted from a URL.
+func bodyValue(c *fiber.Ctx, key string) string {
+	if v := c.Context().PostArgs().Peek(key); v != nil {
+		return string(v)
+	}
+	if form, err := c.MultipartForm(); err == nil && len(form.Value[key]) > 0 {
+		return form.Value[key][0]
+	}
+	return ""
+}

@@ -141,7 +141,7 @@ func (h *Handler) csrfProtection() fiber.Handler {
 		ContextKey:     localCSRF,
 		KeyGenerator:   func() string { return models.NewToken("") },
 		Extractor: func(c *fiber.Ctx) (string, error) {
-			if token := c.FormValue("_csrf"); token != "" {
+			if token := bodyValue(c, "_csrf"); token != "" {
 				return token, nil
 			}
 			if token := c.Get("X-CSRF-Token"); token != "" {
@@ -169,11 +169,18 @@ func (h *Handler) loginLimiter() fiber.Handler {
 	})
 }
 
-// safeNext keeps a post-sign-in redirect on our own origin: a single leading slash, no scheme, no
-// protocol-relative "//" or "/\" tricks.
+// safeNext keeps a post-sign-in redirect on our own origin: a path with a single leading slash, no
+// scheme or host, and no control characters (browsers drop tabs and newlines, so "/\t/evil.com"
+// would become "//evil.com").
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, `/\`) ||
-		strings.ContainsAny(next, "\\\r\n") || strings.HasPrefix(next, "/signin") {
+	for _, r := range next {
+		if r < 0x20 || r == 0x7f || r == '\\' {
+			return "/apps"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(next, "/") ||
+		strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/signin") {
 		return "/apps"
 	}
 	return next

@@ -37,15 +37,15 @@ func (h *Handler) token(c *fiber.Ctx) error {
 		return err
 	}
 	var resp models.TokenResponse
-	switch c.FormValue("grant_type") {
+	switch bodyValue(c, "grant_type") {
 	case "authorization_code":
-		resp, err = models.ExchangeCode(h.DB, app, c.FormValue("code"), c.FormValue("redirect_uri"), c.FormValue("code_verifier"))
+		resp, err = models.ExchangeCode(h.DB, app, bodyValue(c, "code"), bodyValue(c, "redirect_uri"), bodyValue(c, "code_verifier"))
 	case "refresh_token":
 		var scope []string
-		if raw := c.FormValue("scope"); raw != "" {
+		if raw := bodyValue(c, "scope"); raw != "" {
 			scope = strings.Fields(raw)
 		}
-		resp, err = models.RefreshTokens(h.DB, app, c.FormValue("refresh_token"), scope)
+		resp, err = models.RefreshTokens(h.DB, app, bodyValue(c, "refresh_token"), scope)
 	case "":
 		return oauthError(c, fiber.StatusBadRequest, "invalid_request", "grant_type is required.")
 	default:
@@ -67,6 +67,10 @@ func (h *Handler) token(c *fiber.Ctx) error {
 // works, is never locked out by someone guessing with its public client_id.
 func (h *Handler) refuseClient(c *fiber.Ctx, clientID string, basic bool) error {
 	key := "token-client:" + clientID
+	if !models.IsUUID(clientID) {
+		// Not a client id at all: nothing to protect, and no counter row to grow the table with.
+		return oauthError(c, fiber.StatusUnauthorized, "invalid_client", "Client authentication failed: check the client_id and client_secret.")
+	}
 	if err := models.RecordFailure(h.DB, key, clientFailureWindow); err != nil {
 		return err
 	}
@@ -94,14 +98,14 @@ func clientCredentials(c *fiber.Ctx) (id, secret string, basic bool, err error) 
 		if decodeErr != nil || !ok {
 			return "", "", true, errors.New("The Basic Authorization header is malformed.")
 		}
-		if c.FormValue("client_secret") != "" {
+		if bodyValue(c, "client_secret") != "" {
 			return "", "", true, errors.New("Send the client secret once: either HTTP Basic or the form body.")
 		}
 		id, _ = url.QueryUnescape(user)
 		secret, _ = url.QueryUnescape(pass)
 		return id, secret, true, nil
 	}
-	return c.FormValue("client_id"), c.FormValue("client_secret"), false, nil
+	return bodyValue(c, "client_id"), bodyValue(c, "client_secret"), false, nil
 }
 
 // Failed client authentications allowed per client_id and minute before /token answers 429.

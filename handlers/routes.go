@@ -26,8 +26,10 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Use(helmet.New(helmet.Config{
 		ContentSecurityPolicy: contentSecurityPolicy,
 		XFrameOptions:         "DENY",
-		ReferrerPolicy:        "no-referrer",
-		HSTSMaxAge:            31536000,
+		// same-origin: the console's own POSTs carry a Referer (Fiber's CSRF check needs it over
+		// https); Connect and OAuth pages override this with no-referrer so codes never leak.
+		ReferrerPolicy: "same-origin",
+		HSTSMaxAge:     31536000,
 	}))
 
 	app.Get("/healthz", h.healthz)
@@ -55,6 +57,8 @@ func (h *Handler) platformRoutes(app *fiber.App) {
 	app.Post("/connect/:session/switch-account", h.connectSwitchAccount)
 	app.Post("/connect/:session/permissions", h.connectPermissions)
 	app.Get("/connect/:session/exit", h.connectExit)
+	app.Post("/sandbox/public_token/create", h.apiKeyAuth, apiKeyLimiter(), h.sandboxPublicToken)
+	h.vehicleAPIRoutes(app)
 }
 
 // apiRoutes is the JSON management API (bearer tokens, no cookies, so no CSRF).

@@ -87,7 +87,7 @@ func (h *Handler) render(c *fiber.Ctx, name string, data fiber.Map) error {
 			data["Orgs"] = cc.Orgs
 		}
 	}
-	if flash := c.Cookies("keyfob_flash"); flash != "" {
+	if flash, _ := url.QueryUnescape(c.Cookies("keyfob_flash")); flash != "" {
 		data["Flash"] = flash
 		c.Cookie(&fiber.Cookie{Name: "keyfob_flash", Value: "", Path: "/", Expires: time.Unix(0, 0), HTTPOnly: true})
 	}
@@ -100,7 +100,7 @@ func (h *Handler) render(c *fiber.Ctx, name string, data fiber.Map) error {
 
 // redirectWithFlash answers 303 See Other with a one-line message for the next page.
 func (h *Handler) redirectWithFlash(c *fiber.Ctx, to, message string) error {
-	c.Cookie(&fiber.Cookie{Name: "keyfob_flash", Value: message, Path: "/", HTTPOnly: true,
+	c.Cookie(&fiber.Cookie{Name: "keyfob_flash", Value: url.QueryEscape(message), Path: "/", HTTPOnly: true,
 		Secure: h.Cfg.SecureCookies(), SameSite: fiber.CookieSameSiteLaxMode, Expires: time.Now().Add(time.Minute)})
 	return c.Redirect(to, fiber.StatusSeeOther)
 }

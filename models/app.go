@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // App is a developer's application. Its id is also its OAuth client_id.
@@ -29,8 +30,8 @@ type AppInput struct {
 func (in AppInput) Validate() error {
 	if in.Name != nil {
 		name := strings.TrimSpace(*in.Name)
-		if name == "" || utf8.RuneCountInString(name) > 100 {
-			return Invalid("name", "invalid_name", "Name the app (1–100 characters).")
+		if name == "" || utf8.RuneCountInString(name) > 100 || hasControl(name) {
+			return Invalid("name", "invalid_name", "Name the app (1–100 characters, on one line).")
 		}
 	}
 	if in.Description != nil && utf8.RuneCountInString(*in.Description) > 500 {
@@ -234,4 +235,21 @@ func withDetails(db *gorm.DB, apps []App) ([]AppDetails, error) {
 		index[s.AppID].Secrets = append(index[s.AppID].Secrets, s)
 	}
 	return out, nil
+}
+
+// lockApp finds an app of orgID and locks its row until tx ends (PostgreSQL; SQLite has one writer),
+// so check-then-write rules on its children (the last active secret, the draft) cannot race.
+func lockApp(tx *gorm.DB, orgID, appID string) (App, error) {
+	if orgID == "" {
+		return App{}, ErrNoOrganization
+	}
+	if !IsUUID(appID) {
+		return App{}, ErrNotFound
+	}
+	var app App
+	err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("org_id = ? AND id = ?", orgID, appID).Take(&app).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return App{}, ErrNotFound
+	}
+	return app, err
 }

@@ -246,7 +246,7 @@ func RemoveDraftLogo(db *gorm.DB, actor Actor, orgID, appID string) (Branding, e
 }
 
 func draftForUpdate(tx *gorm.DB, orgID, appID string) (App, Branding, error) {
-	app, err := FindApp(tx, orgID, appID)
+	app, err := lockApp(tx, orgID, appID)
 	if err != nil {
 		return App{}, Branding{}, err
 	}

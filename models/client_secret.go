@@ -107,7 +107,7 @@ func RotateClientSecret(db *gorm.DB, actor Actor, orgID, appID string, overlap t
 // RevokeClientSecret stops a secret at once; the last active secret cannot be revoked.
 func RevokeClientSecret(db *gorm.DB, actor Actor, orgID, appID, secretID string) error {
 	return db.Transaction(func(tx *gorm.DB) error {
-		app, err := FindApp(tx, orgID, appID)
+		app, err := lockApp(tx, orgID, appID)
 		if err != nil {
 			return err
 		}

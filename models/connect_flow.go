@@ -18,8 +18,18 @@ func SelectBrand(db *gorm.DB, s ConnectSession, make string) (ConnectSession, er
 	if !ok || s.Step != PageBrand {
 		return s, Invalid("make", "unknown_make", "Choose a brand from the list.")
 	}
+	if allowed, err := ConnectBranding(db, s.AppID); err != nil {
+		return s, err
+	} else if len(allowed.Makes) > 0 && !slices.Contains(allowed.Makes, m.ID) {
+		return s, Invalid("make", "unknown_make", "Choose a brand from the list.")
+	}
 	s.Make, s.Step = m.ID, PageSignIn
-	return s, db.Transaction(func(tx *gorm.DB) error { return advance(tx, &s, StepBrandSelected) })
+	return s, db.Transaction(func(tx *gorm.DB) error {
+		if err := claimStep(tx, &s, PageBrand); err != nil {
+			return err
+		}
+		return advance(tx, &s, StepBrandSelected)
+	})
 }
 
 // SignIn signs the owner in to the make's (simulated) account. In test mode any credentials work;
@@ -37,7 +47,11 @@ func SignIn(db *gorm.DB, s ConnectSession, email, password string) (ConnectSessi
 		return s, Invalid("password", "required", "Enter your "+m.Name+" password.")
 	}
 	s.AccountEmail = email
+	page := s.Step
 	return s, db.Transaction(func(tx *gorm.DB) error {
+		if err := claimStep(tx, &s, page); err != nil {
+			return err
+		}
 		switch ScenarioFor(email, s.Make).Outcome {
 		case "invalid_subscription", "no_vehicles":
 			if err := advance(tx, &s, StepSignedIn); err != nil {
@@ -97,6 +111,9 @@ func ChooseVehicles(db *gorm.DB, s ConnectSession, ids []string) (ConnectSession
 	s.Vehicles = string(raw)
 	var outcome ConnectOutcome
 	err := db.Transaction(func(tx *gorm.DB) error {
+		if err := claimStep(tx, &s, PageVehicles); err != nil {
+			return err
+		}
 		if err := advance(tx, &s, StepVehiclesSelected); err != nil {
 			return err
 		}
@@ -115,7 +132,7 @@ func ChooseVehicles(db *gorm.DB, s ConnectSession, ids []string) (ConnectSession
 			return nil
 		}
 		var remembered []string
-		if err := tx.Table("connect_grants").Where("app_id = ? AND owner = ? AND scope = ?", s.AppID, s.Owner, scopeKey(req.Scope)).
+		if err := tx.Table("connect_grants").Where("app_id = ? AND owner = ? AND scope = ?", s.AppID, s.Owner, rememberKey(s, req)).
 			Pluck("granted", &remembered).Error; err != nil || len(remembered) == 0 {
 			return err
 		}
@@ -148,6 +165,9 @@ func Decide(db *gorm.DB, s ConnectSession, allow bool, ticked []string) (Connect
 	req := s.AuthorizeRequest()
 	var redirect string
 	err := db.Transaction(func(tx *gorm.DB) error {
+		if err := claimStep(tx, &s, PagePermissions); err != nil {
+			return err
+		}
 		if !allow {
 			if err := finish(tx, &s, StepError, "access_denied"); err != nil {
 				return err
@@ -166,9 +186,9 @@ func Decide(db *gorm.DB, s ConnectSession, allow bool, ticked []string) (Connect
 			return err
 		}
 		if req.Flags["remember_grant"] != "false" || !req.TestMode() {
-			grant := map[string]any{"app_id": s.AppID, "owner": s.Owner, "scope": scopeKey(req.Scope),
+			grant := map[string]any{"app_id": s.AppID, "owner": s.Owner, "scope": rememberKey(s, req),
 				"granted": strings.Join(granted, " "), "granted_at": time.Now().UTC()}
-			if err := tx.Table("connect_grants").Where("app_id = ? AND owner = ? AND scope = ?", s.AppID, s.Owner, scopeKey(req.Scope)).
+			if err := tx.Table("connect_grants").Where("app_id = ? AND owner = ? AND scope = ?", s.AppID, s.Owner, rememberKey(s, req)).
 				Delete(nil).Error; err != nil {
 				return err
 			}
@@ -183,8 +203,18 @@ func Decide(db *gorm.DB, s ConnectSession, allow bool, ticked []string) (Connect
 	return s, redirect, err
 }
 
-// complete issues the code bound to this session's grant and ends the flow.
+// complete issues the code bound to this session's grant and ends the flow. The chosen vehicles get
+// their simulated state now, so the vehicle API can answer for them on any replica.
 func complete(tx *gorm.DB, s *ConnectSession, req AuthorizeRequest, granted []string) (string, error) {
+	var chosen []Vehicle
+	for _, v := range s.AvailableVehicles() {
+		if slices.Contains(s.ChosenVehicles(), v.ID) {
+			chosen = append(chosen, v)
+		}
+	}
+	if err := EnsureVehicleStates(tx, s.AppID, s.Owner, chosen); err != nil {
+		return "", err
+	}
 	code, err := IssueCode(tx, CodeGrant{AppID: s.AppID, RedirectURI: req.BoundRedirectURI, CodeChallenge: req.CodeChallenge,
 		Owner: s.Owner, SessionID: s.ID, Mode: s.Mode, Vehicles: s.ChosenVehicles(), Scope: granted})
 	if err != nil {
@@ -200,14 +230,30 @@ func complete(tx *gorm.DB, s *ConnectSession, req AuthorizeRequest, granted []st
 // from an error page it carries that page's error back.
 func Exit(db *gorm.DB, s ConnectSession) (string, error) {
 	if s.Step == PageError {
-		s.Step = PageDone
-		return s.ErrorRedirect(nil), db.Save(&s).Error
+		res := db.Exec("UPDATE connect_sessions SET step = ?, updated_at = ? WHERE id = ? AND step = ?", PageDone, time.Now().UTC(), s.ID, PageError)
+		if res.Error == nil && res.RowsAffected != 1 {
+			return "", ErrConnectSessionGone
+		}
+		return s.ErrorRedirect(nil), res.Error
 	}
+	page := s.Step
 	err := db.Transaction(func(tx *gorm.DB) error {
+		if err := claimStep(tx, &s, page); err != nil {
+			return err
+		}
 		return finish(tx, &s, StepExited, "user_manually_returned_to_application")
 	})
 	s.ErrorCode = "user_manually_returned_to_application"
 	return s.ErrorRedirect(nil), err
+}
+
+// rememberKey identifies a consent worth remembering: the same signed-in account of the same make,
+// the same vehicles and the same requested scope. The app's user parameter alone is not enough: a
+// different person could arrive under the same user value.
+func rememberKey(s ConnectSession, req AuthorizeRequest) string {
+	vehicles := slices.Clone(s.ChosenVehicles())
+	slices.Sort(vehicles)
+	return s.Make + "|" + strings.ToLower(s.AccountEmail) + "|" + strings.Join(vehicles, ",") + "|" + scopeKey(req.Scope)
 }
 
 // scopeKey is the canonical form of a scope for remembering grants: sorted, with required marks.
@@ -229,5 +275,10 @@ func SwitchAccount(db *gorm.DB, s ConnectSession) (ConnectSession, error) {
 		return s, ErrConnectSessionGone
 	}
 	s.Step, s.AccountEmail, s.UpdatedAt = PageSignIn, "", time.Now().UTC()
-	return s, db.Save(&s).Error
+	return s, db.Transaction(func(tx *gorm.DB) error {
+		if err := claimStep(tx, &s, PageVehicles); err != nil {
+			return err
+		}
+		return tx.Save(&s).Error
+	})
 }

@@ -226,3 +226,17 @@ func (s ConnectSession) ErrorMessage() (title, message string) {
 	}
 	return "Something went wrong", "Connect could not finish. Go back to the app and try again."
 }
+
+// claimStep makes a step's transaction the only one to act on the session's current page: the
+// conditional UPDATE takes the row (PostgreSQL makes a concurrent second POST wait, then find the
+// page changed), so a double-click or Allow racing Deny acts once.
+func claimStep(tx *gorm.DB, s *ConnectSession, page string) error {
+	res := tx.Exec("UPDATE connect_sessions SET updated_at = ? WHERE id = ? AND step = ? AND outcome = ''", time.Now().UTC(), s.ID, page)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected != 1 {
+		return ErrConnectSessionGone
+	}
+	return nil
+}

@@ -79,3 +79,14 @@ func (e *TooLargeError) Error() string { return e.Message }
 type UnsupportedTypeError struct{ Message string }
 
 func (e *UnsupportedTypeError) Error() string { return e.Message }
+
+// hasControl reports whether s holds a control character (a newline in a name could end up in a
+// header, a log line or a CSV cell).
+func hasControl(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0x2028 || r == 0x2029 {
+			return true
+		}
+	}
+	return false
+}

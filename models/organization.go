@@ -48,8 +48,8 @@ type Actor struct {
 // CreateOrganization makes a new organisation with the actor as its owner.
 func CreateOrganization(db *gorm.DB, actor Actor, name string) (Organization, error) {
 	name = strings.TrimSpace(name)
-	if name == "" || utf8.RuneCountInString(name) > 100 {
-		return Organization{}, Invalid("name", "required", "Name the organisation (1–100 characters).")
+	if name == "" || utf8.RuneCountInString(name) > 100 || hasControl(name) {
+		return Organization{}, Invalid("name", "required", "Name the organisation (1–100 characters, on one line).")
 	}
 	now := time.Now().UTC()
 	org := Organization{ID: newID(), Name: name, CreatedAt: now}

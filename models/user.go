@@ -55,13 +55,13 @@ func (s SignUp) Validate() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if name := strings.TrimSpace(s.Name); name == "" || utf8.RuneCountInString(name) > 100 {
+	if name := strings.TrimSpace(s.Name); name == "" || utf8.RuneCountInString(name) > 100 || hasControl(name) {
 		return "", Invalid("name", "required", "Enter your name (1–100 characters).")
 	}
 	if err := ValidatePassword(s.Password); err != nil {
 		return "", err
 	}
-	if org := strings.TrimSpace(s.Organization); org == "" || utf8.RuneCountInString(org) > 100 {
+	if org := strings.TrimSpace(s.Organization); org == "" || utf8.RuneCountInString(org) > 100 || hasControl(org) {
 		return "", Invalid("organization", "required", "Name your organisation, e.g. your company (1–100 characters).")
 	}
 	return email, nil

@@ -87,6 +87,15 @@ func (v Vehicle) Supports(permission string) bool {
 	return false
 }
 
+// Level is the test-mode level of a pinned vehicle ("compatible", "incompatible", ...), or "" for a generated one.
+func (v Vehicle) Level() string { return v.level }
+
+// RestoreVehicle rebuilds a vehicle from stored fields, its level included, so a pinned vehicle read back from
+// the database serves what it served when it was pinned.
+func RestoreVehicle(id, vin, makeID, model string, year int, powertrain, level string) Vehicle {
+	return Vehicle{ID: id, VIN: vin, Make: makeID, Model: model, Year: year, Powertrain: powertrain, level: level}
+}
+
 // Unsupported lists which of the permissions v cannot serve, in the given order (nil when it serves them all).
 func (v Vehicle) Unsupported(permissions []string) []string {
 	var out []string

@@ -1,0 +1,572 @@
+package models
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// ErrCompatibility is a command the vehicle's powertrain cannot carry out (charging a combustion car): 501 COMPATIBILITY.
+var ErrCompatibility = errors.New("this vehicle does not support this command")
+
+// VehicleState is a simulated vehicle's state: the values it had at UpdatedAt. The stored row is the anchor;
+// LoadVehicleState and ListVehicleStates return it drifted to the moment of the read, with UpdatedAt set to
+// that moment, so a returned value always describes the vehicle at its UpdatedAt.
+type VehicleState struct {
+	AppID, VehicleID, Owner, Make, Model string
+	VIN                                  string `gorm:"column:vin"`
+	Powertrain, Level                    string
+	Year                                 int
+
+	OdometerKm, FuelPercent, FuelCapacityLiters, BatteryPercent float64
+	BatteryCapacityKWh                                          float64 `gorm:"column:battery_capacity_kwh"`
+	PluggedIn, Charging, Locked                                 bool
+	Latitude, Longitude                                         float64
+
+	TireFrontLeftKPa  float64 `gorm:"column:tire_front_left_kpa"`
+	TireFrontRightKPa float64 `gorm:"column:tire_front_right_kpa"`
+	TireBackLeftKPa   float64 `gorm:"column:tire_back_left_kpa"`
+	TireBackRightKPa  float64 `gorm:"column:tire_back_right_kpa"`
+	OilLifePercent    float64
+
+	CreatedAt, UpdatedAt time.Time
+}
+
+// How the simulation drives and charges.
+const (
+	simKmPerDay         = 35.0    // steady driving while not plugged in
+	simKmPerKWh         = 6.0     // electric efficiency
+	simKmPerLiter       = 14.0    // a combustion engine (ICE, and a PHEV once its battery is empty)
+	simHybridKmPerLiter = 20.0    // a full hybrid recovers braking energy
+	simChargePerHour    = 10.0    // percentage points an hour while charging
+	simOilLifeKm        = 15000.0 // engine km from fresh oil (100 %) to 0 %
+	// simReferenceYear dates seeded odometers, so a vehicle's seed never changes with the calendar.
+	simReferenceYear = 2025
+)
+
+// electric reports whether the vehicle has a traction battery that can be plugged in.
+func (s VehicleState) electric() bool { return s.Powertrain == BEV || s.Powertrain == PHEV }
+
+// burnsFuel reports whether the vehicle has a fuel tank (and engine oil).
+func (s VehicleState) burnsFuel() bool { return s.Powertrain != BEV }
+
+func (s VehicleState) kmPerLiter() float64 {
+	if s.Powertrain == HEV {
+		return simHybridKmPerLiter
+	}
+	return simKmPerLiter
+}
+
+func (s VehicleState) electricRangeKm() float64 {
+	if !s.electric() {
+		return 0
+	}
+	return s.BatteryPercent / 100 * s.BatteryCapacityKWh * simKmPerKWh
+}
+
+func (s VehicleState) fuelRangeKm() float64 {
+	if !s.burnsFuel() {
+		return 0
+	}
+	return s.FuelPercent / 100 * s.FuelCapacityLiters * s.kmPerLiter()
+}
+
+// Vehicle is the vehicle the state belongs to, its test-mode level included, so Supports answers as it did
+// when the vehicle was connected.
+func (s VehicleState) Vehicle() Vehicle {
+	return RestoreVehicle(s.VehicleID, s.VIN, s.Make, s.Model, s.Year, s.Powertrain, s.Level)
+}
+
+// RangeKm is the distance the vehicle can still go: battery % × capacity × 6 km/kWh for a BEV, fuel % × capacity
+// × 14 km/L for an ICE (20 km/L for an HEV), both added for a PHEV.
+func (s VehicleState) RangeKm() float64 { return s.electricRangeKm() + s.fuelRangeKm() }
+
+// at returns the state at now, a pure function of the anchor and the time since it: a plugged-in vehicle stays
+// parked and, while charging, gains 10 points an hour until full; any other vehicle has been driven 35 km a day
+// (a PHEV on its battery first), until its energy ran out. Location and tyres do not drift.
+func (s VehicleState) at(now time.Time) VehicleState {
+	hours := max(0, now.Sub(s.UpdatedAt).Hours())
+	s.UpdatedAt = now
+	if !s.electric() {
+		s.PluggedIn = false
+	}
+	s.Charging = s.Charging && s.PluggedIn
+	if s.PluggedIn {
+		if s.Charging {
+			s.BatteryPercent = min(100, s.BatteryPercent+simChargePerHour*hours)
+		}
+	} else {
+		s.drive(simKmPerDay * hours / 24)
+	}
+	s.Charging = s.Charging && s.BatteryPercent < 100
+	return s
+}
+
+// drive moves the vehicle up to km, as far as its battery and fuel allow.
+func (s *VehicleState) drive(km float64) {
+	if s.electric() && s.BatteryCapacityKWh > 0 {
+		e := min(km, s.electricRangeKm())
+		s.BatteryPercent = max(0, s.BatteryPercent-e/simKmPerKWh/s.BatteryCapacityKWh*100)
+		s.OdometerKm += e
+		km -= e
+	}
+	if s.burnsFuel() && s.FuelCapacityLiters > 0 {
+		f := min(km, s.fuelRangeKm())
+		s.FuelPercent = max(0, s.FuelPercent-f/s.kmPerLiter()/s.FuelCapacityLiters*100)
+		s.OilLifePercent = max(0, s.OilLifePercent-f/simOilLifeKm*100)
+		s.OdometerKm += f
+	}
+}
+
+// simNow is the anchor time of a write, at the precision both databases keep, so what a write returns is
+// exactly what the next read starts from.
+func simNow() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// EnsureVehicleStates gives each of appID's vehicles that has no state yet a seeded one (existing states are
+// kept as they are), in tx. The seed depends only on the vehicle (see seedVehicleState).
+func EnsureVehicleStates(tx *gorm.DB, appID, owner string, vehicles []Vehicle) error {
+	if appID == "" {
+		return ErrNoOrganization
+	}
+	if len(vehicles) == 0 {
+		return nil
+	}
+	now := simNow()
+	rows := make([]VehicleState, 0, len(vehicles))
+	for _, v := range vehicles {
+		rows = append(rows, seedVehicleState(appID, owner, v, now))
+	}
+	return tx.Table("vehicle_states").
+		Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "app_id"}, {Name: "vehicle_id"}}, DoNothing: true}).
+		Create(&rows).Error
+}
+
+// LoadVehicleState reads one of appID's vehicles as it is now (drift applied). It never writes.
+// Another app's vehicle and an unknown one are ErrNotFound.
+func LoadVehicleState(db *gorm.DB, appID, vehicleID string) (VehicleState, error) {
+	s, err := findVehicleState(db, appID, vehicleID)
+	if err != nil {
+		return VehicleState{}, err
+	}
+	return s.at(simNow()), nil
+}
+
+// ListVehicleStates lists appID's vehicles as they are now, by owner, then make, model and id.
+func ListVehicleStates(db *gorm.DB, appID string) ([]VehicleState, error) {
+	if appID == "" {
+		return nil, ErrNoOrganization
+	}
+	var rows []VehicleState
+	if err := db.Table("vehicle_states").Where("app_id = ?", appID).
+		Order("owner, make, model, vehicle_id").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	now := simNow()
+	for i := range rows {
+		rows[i] = utcTimes(rows[i]).at(now)
+	}
+	return rows, nil
+}
+
+// findVehicleState reads the stored anchor.
+func findVehicleState(db *gorm.DB, appID, vehicleID string) (VehicleState, error) {
+	if appID == "" {
+		return VehicleState{}, ErrNoOrganization
+	}
+	if !IsUUID(vehicleID) {
+		return VehicleState{}, ErrNotFound
+	}
+	var s VehicleState
+	err := db.Table("vehicle_states").Where("app_id = ? AND vehicle_id = ?", appID, vehicleID).Take(&s).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return VehicleState{}, ErrNotFound
+	}
+	return utcTimes(s), err
+}
+
+func utcTimes(s VehicleState) VehicleState {
+	s.CreatedAt, s.UpdatedAt = s.CreatedAt.UTC(), s.UpdatedAt.UTC()
+	return s
+}
+
+// VehicleStateError is a command the vehicle cannot carry out in its current state: Smartcar's 409 VEHICLE_STATE.
+type VehicleStateError struct {
+	Code        string
+	Description string
+}
+
+func (e *VehicleStateError) Error() string { return e.Description }
+
+// SetLocked locks or unlocks the vehicle.
+func SetLocked(db *gorm.DB, appID, vehicleID string, locked bool) (VehicleState, error) {
+	return changeVehicleState(db, appID, vehicleID, func(s *VehicleState) error {
+		s.Locked = locked
+		return nil
+	})
+}
+
+// SetCharging starts or stops charging. A vehicle that cannot charge is ErrCompatibility; starting needs the
+// plug connected (CHARGING_PLUG_NOT_CONNECTED) and room in the battery (FULLY_CHARGED). Stopping is idempotent.
+func SetCharging(db *gorm.DB, appID, vehicleID string, start bool) (VehicleState, error) {
+	return changeVehicleState(db, appID, vehicleID, func(s *VehicleState) error {
+		switch {
+		case !s.Vehicle().Supports("control_charge") || !s.electric():
+			return ErrCompatibility
+		case !start:
+			s.Charging = false
+		case !s.PluggedIn:
+			return &VehicleStateError{Code: "CHARGING_PLUG_NOT_CONNECTED",
+				Description: "The vehicle cannot start charging because its charging cable is not plugged in."}
+		case s.BatteryPercent >= 100:
+			return &VehicleStateError{Code: "FULLY_CHARGED",
+				Description: "The vehicle cannot start charging because its battery is already full."}
+		default:
+			s.Charging = true
+		}
+		return nil
+	})
+}
+
+// VehicleStatePatch is an edit from the console's Vehicle Simulator; nil fields stay as they are.
+type VehicleStatePatch struct {
+	OdometerKm, FuelPercent, BatteryPercent, Latitude, Longitude *float64
+	PluggedIn, Charging, Locked                                  *bool
+}
+
+// validate checks the ranges that do not depend on the vehicle.
+func (p VehicleStatePatch) validate() error {
+	within := func(v *float64, lo, hi float64) bool {
+		return v == nil || (!math.IsNaN(*v) && *v >= lo && *v <= hi)
+	}
+	switch {
+	case !within(p.OdometerKm, 0, 10_000_000):
+		return Invalid("odometer_km", "invalid_odometer", "Enter an odometer reading of 0 km or more.")
+	case !within(p.FuelPercent, 0, 100):
+		return Invalid("fuel_percent", "invalid_percent", "Enter a fuel level from 0 to 100 %.")
+	case !within(p.BatteryPercent, 0, 100):
+		return Invalid("battery_percent", "invalid_percent", "Enter a charge level from 0 to 100 %.")
+	case !within(p.Latitude, -90, 90):
+		return Invalid("latitude", "invalid_latitude", "Enter a latitude from -90 to 90.")
+	case !within(p.Longitude, -180, 180):
+		return Invalid("longitude", "invalid_longitude", "Enter a longitude from -180 to 180.")
+	}
+	return nil
+}
+
+// apply sets the patch's fields on s, refusing what its powertrain does not have. Unplugging stops charging.
+func (p VehicleStatePatch) apply(s *VehicleState) error {
+	switch {
+	case p.FuelPercent != nil && !s.burnsFuel():
+		return Invalid("fuel_percent", "not_applicable", "This vehicle is a BEV: it has no fuel tank.")
+	case p.BatteryPercent != nil && !s.electric():
+		return Invalid("battery_percent", "not_applicable", "This vehicle has no plug-in battery.")
+	case p.PluggedIn != nil && *p.PluggedIn && !s.electric():
+		return Invalid("plugged_in", "not_applicable", "This vehicle cannot be plugged in.")
+	case p.Charging != nil && *p.Charging && !s.electric():
+		return Invalid("charging", "not_applicable", "This vehicle cannot charge.")
+	}
+	set := func(dst *float64, v *float64) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&s.OdometerKm, p.OdometerKm)
+	set(&s.FuelPercent, p.FuelPercent)
+	set(&s.BatteryPercent, p.BatteryPercent)
+	set(&s.Latitude, p.Latitude)
+	set(&s.Longitude, p.Longitude)
+	if p.Locked != nil {
+		s.Locked = *p.Locked
+	}
+	if p.PluggedIn != nil {
+		s.PluggedIn = *p.PluggedIn && s.electric()
+	}
+	if p.Charging != nil {
+		s.Charging = *p.Charging && s.electric()
+	}
+	if s.Charging && !s.PluggedIn {
+		if p.Charging != nil && p.PluggedIn == nil {
+			return Invalid("charging", "not_plugged_in", "Plug the vehicle in before it can charge.")
+		}
+		s.Charging = false
+	}
+	return nil
+}
+
+// UpdateVehicleState edits a vehicle's state from the simulator; the result is the new anchor.
+func UpdateVehicleState(db *gorm.DB, appID, vehicleID string, p VehicleStatePatch) (VehicleState, error) {
+	if err := p.validate(); err != nil {
+		return VehicleState{}, err
+	}
+	return changeVehicleState(db, appID, vehicleID, p.apply)
+}
+
+// changeVehicleState re-anchors a vehicle at now: it reads the row (locked on PostgreSQL so concurrent commands
+// queue), drifts it to now, lets change edit it, and saves every mutable value with updated_at = now.
+func changeVehicleState(db *gorm.DB, appID, vehicleID string, change func(*VehicleState) error) (VehicleState, error) {
+	var s VehicleState
+	err := db.Transaction(func(tx *gorm.DB) error {
+		stored, err := findVehicleState(tx.Clauses(clause.Locking{Strength: "UPDATE"}), appID, vehicleID)
+		if err != nil {
+			return err
+		}
+		now := simNow()
+		s = stored.at(now)
+		if err := change(&s); err != nil {
+			return err
+		}
+		s = s.at(now) // re-applies the invariants: charging needs a plug and stops when full
+		return tx.Table("vehicle_states").Where("app_id = ? AND vehicle_id = ?", appID, vehicleID).
+			Updates(map[string]any{
+				"odometer_km": s.OdometerKm, "fuel_percent": s.FuelPercent, "battery_percent": s.BatteryPercent,
+				"plugged_in": s.PluggedIn, "charging": s.Charging, "locked": s.Locked,
+				"latitude": s.Latitude, "longitude": s.Longitude, "oil_life_percent": s.OilLifePercent, "updated_at": now,
+			}).Error
+	})
+	if err != nil {
+		return VehicleState{}, err
+	}
+	return s, nil
+}
+
+// CreateSimulatedVehicle adds a vehicle to the app for the simulator and returns its seeded state. make is a
+// known make id; model any name (a catalogue model of the make is spelled as the catalogue spells it, and lends
+// its powertrain when powertrain is empty); year 1990 to next year, or 0 to read it from the VIN; vin 17 VIN
+// characters, or empty for a generated "0SC…" one. A VIN another vehicle of the app has is a ConflictError.
+func CreateSimulatedVehicle(db *gorm.DB, appID, owner, makeID, model string, year int, vin, powertrain string) (VehicleState, error) {
+	if appID == "" {
+		return VehicleState{}, ErrNoOrganization
+	}
+	owner = strings.TrimSpace(owner)
+	if owner == "" || utf8.RuneCountInString(owner) > 254 {
+		return VehicleState{}, Invalid("owner", "invalid_owner", "Enter the owner (an email or user id, up to 254 characters).")
+	}
+	v, err := newSimulatedVehicle(makeID, model, year, vin, powertrain)
+	if err != nil {
+		return VehicleState{}, err
+	}
+	s := seedVehicleState(appID, owner, v, simNow())
+	err = db.Transaction(func(tx *gorm.DB) error {
+		if IsPostgres(tx) {
+			// No unique index on (app_id, vin): serialise this app's creations so the check below holds.
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(hashtext(?))", "vehicle_states|"+appID).Error; err != nil {
+				return err
+			}
+		}
+		var n int64
+		if err := tx.Table("vehicle_states").Where("app_id = ? AND vin = ?", appID, v.VIN).Count(&n).Error; err != nil {
+			return err
+		}
+		if n > 0 {
+			return Conflict("vin_taken", "vin", "Another vehicle of this app already has this VIN.")
+		}
+		return tx.Table("vehicle_states").Create(&s).Error
+	})
+	if errors.Is(err, gorm.ErrForeignKeyViolated) {
+		return VehicleState{}, ErrNotFound
+	}
+	if err != nil {
+		return VehicleState{}, err
+	}
+	return s, nil
+}
+
+// newSimulatedVehicle checks and completes the simulator's create form.
+func newSimulatedVehicle(makeID, model string, year int, vin, powertrain string) (Vehicle, error) {
+	m, ok := FindMake(makeID)
+	if !ok {
+		return Vehicle{}, Invalid("make", "unknown_make", "Choose a make from the list.")
+	}
+	model = strings.TrimSpace(model)
+	if model == "" || utf8.RuneCountInString(model) > 60 {
+		return Vehicle{}, Invalid("model", "invalid_model", "Name the model (1–60 characters).")
+	}
+	powertrain = strings.ToUpper(strings.TrimSpace(powertrain))
+	for _, vm := range m.Models {
+		if strings.EqualFold(vm.Name, model) {
+			model = vm.Name
+			if powertrain == "" {
+				powertrain = vm.Powertrain
+			}
+		}
+	}
+	if powertrain != BEV && powertrain != PHEV && powertrain != HEV && powertrain != ICE {
+		return Vehicle{}, Invalid("powertrain", "invalid_powertrain", "Choose a powertrain: BEV, PHEV, HEV or ICE.")
+	}
+	vin = strings.ToUpper(strings.TrimSpace(vin))
+	if vin != "" && !simValidVIN(vin) {
+		return Vehicle{}, Invalid("vin", "invalid_vin", "A VIN is 17 letters and digits, without I, O or Q.")
+	}
+	latest := time.Now().Year() + 1
+	if year == 0 && vin != "" {
+		year = vinModelYear(vin, latest)
+	}
+	if year < 1990 || year > latest {
+		return Vehicle{}, Invalid("year", "invalid_year", "Enter a model year from 1990 to "+strconv.Itoa(latest)+", or a VIN.")
+	}
+	id := newID()
+	if vin == "" {
+		h := sha256.Sum256([]byte("vin|" + id))
+		vin = simVIN(h[:14])
+	}
+	return Vehicle{ID: id, VIN: vin, Make: m.ID, Model: model, Year: year, Powertrain: powertrain}, nil
+}
+
+// vinModelYear decodes a VIN's 10th character: 1–9 are 2001–2009, A–Y (no I, O, Q, U, Z) 2010–2030 or 30
+// years earlier; the latest cycle not after latest wins. 0 when the character is not a year code.
+func vinModelYear(vin string, latest int) int {
+	const letters = "ABCDEFGHJKLMNPRSTVWXY"
+	c := vin[9]
+	if c >= '1' && c <= '9' {
+		return 2000 + int(c-'0')
+	}
+	i := strings.IndexByte(letters, c)
+	if i < 0 {
+		return 0
+	}
+	y := 2010 + i
+	for y > latest {
+		y -= 30
+	}
+	return y
+}
+
+// simBatteryKWh is the usable battery of the catalogue's BEVs (rounded; within the simulator's 40–110 kWh).
+var simBatteryKWh = map[string]float64{
+	"ZDX": 102, "e-tron GT": 93, "i4": 84, "Lyriq": 102, "Bolt EV": 65, "Mustang Mach-E": 91, "Hummer EV": 110,
+	"Prologue": 85, "Ioniq 5": 77, "I-PACE": 90, "EV6": 77, "RZ": 72, "EQS": 108, "Cooper SE": 40, "Leaf": 40,
+	"Ariya": 87, "Polestar 2": 78, "Polestar 3": 107, "Taycan": 93, "R1T": 105, "R1S": 105, "Solterra": 72,
+	"Model 3": 60, "Model Y": 75, "Model S": 100, "Model X": 100, "bZ4X": 71, "ID.4": 82, "EX30": 64,
+}
+
+// simCities are city centres simulated vehicles are parked near.
+var simCities = [...]struct{ lat, lng float64 }{
+	{37.7749, -122.4194}, // San Francisco
+	{40.7128, -74.0060},  // New York
+	{41.8781, -87.6298},  // Chicago
+	{30.2672, -97.7431},  // Austin
+	{47.6062, -122.3321}, // Seattle
+	{42.3601, -71.0589},  // Boston
+	{52.5200, 13.4050},   // Berlin
+	{48.8566, 2.3522},    // Paris
+	{52.3676, 4.9041},    // Amsterdam
+	{51.5074, -0.1278},   // London
+}
+
+// seedVehicleState is a believable first state for v, derived from sha256 of its id alone so every replica
+// (and every later Ensure) seeds the same values.
+func seedVehicleState(appID, owner string, v Vehicle, now time.Time) VehicleState {
+	h := sha256.Sum256([]byte("vehicle-state|" + v.ID))
+	f := func(i int) float64 { return float64(binary.BigEndian.Uint16(h[2*i:])) / 65535 } // i in 0..14
+	s := VehicleState{AppID: appID, VehicleID: v.ID, Owner: owner, Make: v.Make, Model: v.Model, VIN: v.VIN,
+		Powertrain: v.Powertrain, Level: v.Level(), Year: v.Year, Locked: true, CreatedAt: now, UpdatedAt: now}
+
+	// About 13,000 km a year, give or take 40 %.
+	age := float64(max(0, simReferenceYear-v.Year)) + 0.5
+	s.OdometerKm = roundTo(min(120000, max(5000, age*13000*(0.6+0.8*f(0)))), 1)
+	city := simCities[int(h[31])%len(simCities)]
+	s.Latitude = roundTo(city.lat+(f(1)-0.5)*0.06, 6)
+	s.Longitude = roundTo(city.lng+(f(2)-0.5)*0.08, 6)
+	s.TireFrontLeftKPa = math.Round(220 + 30*f(3))
+	s.TireFrontRightKPa = math.Round(220 + 30*f(4))
+	s.TireBackLeftKPa = math.Round(220 + 30*f(5))
+	s.TireBackRightKPa = math.Round(220 + 30*f(6))
+	if s.burnsFuel() {
+		s.FuelPercent = roundTo(20+75*f(7), 1)
+		s.OilLifePercent = roundTo(15+85*f(8), 1)
+		s.FuelCapacityLiters = math.Round(45 + 35*f(9))
+		if s.Powertrain == PHEV {
+			s.FuelCapacityLiters = math.Round(35 + 10*f(9))
+		}
+	}
+	if s.electric() {
+		s.BatteryPercent = roundTo(20+75*f(10), 1)
+		s.BatteryCapacityKWh = roundTo(10+10*f(11), 1)
+		if s.Powertrain == BEV {
+			s.BatteryCapacityKWh = simBatteryKWh[v.Model]
+			if s.BatteryCapacityKWh == 0 {
+				s.BatteryCapacityKWh = math.Round(50 + 45*f(11))
+			}
+		}
+		s.PluggedIn = h[30]%3 == 0
+		s.Charging = s.PluggedIn && s.BatteryPercent < 100
+	}
+	return s
+}
+
+func roundTo(v float64, places int) float64 {
+	p := math.Pow(10, float64(places))
+	return math.Round(v*p) / p
+}
+
+// VehicleCall is one vehicle API call, listed on the simulator page.
+type VehicleCall struct {
+	ID                             int64
+	AppID, VehicleID, Method, Path string
+	Status                         int
+	At                             time.Time
+}
+
+// vehicleCallsKept is how many calls per vehicle the log keeps, at least.
+const vehicleCallsKept = 100
+
+// RecordVehicleCall logs one API call to a vehicle (At defaults to now). Every 25th call trims the vehicle's log
+// to its newest vehicleCallsKept, so the table stays small without a delete on every call.
+func RecordVehicleCall(db *gorm.DB, call VehicleCall) error {
+	if call.AppID == "" {
+		return ErrNoOrganization
+	}
+	call.ID = 0
+	if call.At.IsZero() {
+		call.At = time.Now()
+	}
+	call.At = call.At.UTC().Truncate(time.Microsecond)
+	call.Method = strings.ToUpper(call.Method)
+	if len(call.Path) > 300 {
+		call.Path = call.Path[:300]
+	}
+	if err := db.Table("vehicle_api_calls").Create(&call).Error; err != nil {
+		return err
+	}
+	if call.ID%25 != 0 {
+		return nil
+	}
+	return db.Exec(`DELETE FROM vehicle_api_calls WHERE app_id = ? AND vehicle_id = ? AND id <= (
+		SELECT id FROM vehicle_api_calls WHERE app_id = ? AND vehicle_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
+		call.AppID, call.VehicleID, call.AppID, call.VehicleID, vehicleCallsKept).Error
+}
+
+// ListVehicleCalls returns a vehicle's newest n calls (1–100; 20 when n ≤ 0), newest first.
+func ListVehicleCalls(db *gorm.DB, appID, vehicleID string, n int) ([]VehicleCall, error) {
+	if appID == "" {
+		return nil, ErrNoOrganization
+	}
+	if n <= 0 {
+		n = 20
+	}
+	n = min(n, vehicleCallsKept)
+	var calls []VehicleCall
+	err := db.Table("vehicle_api_calls").Where("app_id = ? AND vehicle_id = ?", appID, vehicleID).
+		Order("id DESC").Limit(n).Find(&calls).Error
+	for i := range calls {
+		calls[i].At = calls[i].At.UTC()
+	}
+	return calls, err
+}
+
+// KmToMiles converts kilometres to miles (sc-unit-system: imperial).
+func KmToMiles(km float64) float64 { return km / 1.609344 }
+
+// LitersToGallons converts litres to US gallons.
+func LitersToGallons(l float64) float64 { return l / 3.785411784 }
+
+// KPaToPSI converts kilopascals to pounds per square inch.
+func KPaToPSI(kpa float64) float64 { return kpa / 6.894757293168 }
