@@ -16,7 +16,7 @@ func (h *Handler) changePassword(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	err = models.ChangePassword(h.DB, cc.User.ID, c.FormValue("current_password"), c.FormValue("new_password"), cc.Session.ID)
+	err = models.ChangePassword(h.DB, cc.User.ID, bodyValue(c, "current_password"), bodyValue(c, "new_password"), cc.Session.ID)
 	if err != nil {
 		return h.formFailure(c, err, "console/account", fiber.Map{"Title": "Your account"})
 	}

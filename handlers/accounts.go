@@ -28,8 +28,8 @@ func (h *Handler) signInPage(c *fiber.Ctx) error {
 // signIn checks the credentials and starts a fresh session: a new id at every sign-in, and any
 // session the browser already carried is ended.
 func (h *Handler) signIn(c *fiber.Ctx) error {
-	email, next := c.FormValue("email"), safeNext(c.FormValue("next"))
-	user, err := models.Authenticate(h.DB, email, c.FormValue("password"))
+	email, next := bodyValue(c, "email"), safeNext(bodyValue(c, "next"))
+	user, err := models.Authenticate(h.DB, email, bodyValue(c, "password"))
 	if errors.Is(err, models.ErrBadCredentials) {
 		return h.render(c.Status(fiber.StatusUnauthorized), "console/signin", fiber.Map{"Title": "Sign in",
 			"Next": next, "Email": email, "SignupOpen": h.Cfg.SignupOpen, "Errors": map[string]string{"password": err.Error()}})
@@ -62,8 +62,8 @@ func (h *Handler) signUp(c *fiber.Ctx) error {
 	if !h.Cfg.SignupOpen {
 		return fiber.NewError(fiber.StatusForbidden, "Sign-up is closed on this server. Ask an owner to add you.")
 	}
-	in := models.SignUp{Email: c.FormValue("email"), Password: c.FormValue("password"),
-		Name: c.FormValue("name"), Organization: c.FormValue("organization")}
+	in := models.SignUp{Email: bodyValue(c, "email"), Password: bodyValue(c, "password"),
+		Name: bodyValue(c, "name"), Organization: bodyValue(c, "organization")}
 	user, org, err := models.CreateAccount(h.DB, in)
 	if err != nil {
 		return h.formFailure(c, err, "console/signup", fiber.Map{"Title": "Create your account", "SignupOpen": true, "Form": in})

@@ -59,7 +59,7 @@ func (h *Handler) createApp(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	name, desc := c.FormValue("name"), c.FormValue("description")
+	name, desc := bodyValue(c, "name"), bodyValue(c, "description")
 	app, secret, err := models.CreateApp(h.DB, cc.Actor(), cc.Org.ID, models.AppInput{Name: &name, Description: &desc})
 	if err != nil {
 		return h.formFailure(c, err, "console/app_new", fiber.Map{"Title": "New application", "Active": "apps", "Name": name, "Description": desc})
@@ -92,7 +92,7 @@ func (h *Handler) updateApp(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	name, desc := c.FormValue("name"), c.FormValue("description")
+	name, desc := bodyValue(c, "name"), bodyValue(c, "description")
 	if _, err := models.UpdateApp(h.DB, cc.Actor(), cc.Org.ID, d.ID, models.AppInput{Name: &name, Description: &desc}); err != nil {
 		d.Name, d.Description = name, desc // keep what was typed
 		return h.formFailure(c, err, "console/app_overview", h.appData(d, "overview", fiber.Map{"ConnectURL": h.connectURL(d)}))
@@ -114,9 +114,9 @@ func (h *Handler) deleteApp(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if strings.TrimSpace(c.FormValue("confirm")) != d.Name {
+	if strings.TrimSpace(bodyValue(c, "confirm")) != d.Name {
 		return h.render(c.Status(fiber.StatusUnprocessableEntity), "console/app_delete", h.appData(d, "overview", fiber.Map{
-			"Confirm": c.FormValue("confirm"), "Errors": map[string]string{"confirm": "Type the app's name exactly to confirm."}}))
+			"Confirm": bodyValue(c, "confirm"), "Errors": map[string]string{"confirm": "Type the app's name exactly to confirm."}}))
 	}
 	if err := models.DeleteApp(h.DB, cc.Actor(), cc.Org.ID, d.ID); err != nil {
 		return err

@@ -64,9 +64,9 @@ func (h *Handler) saveBranding(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	color := c.FormValue("button_color")
-	makes := applyMakeOp(formValues(c, "makes"), c.FormValue("op"), c.FormValue("add_make"))
-	accountSelect := c.FormValue("account_select") == "on"
+	color := bodyValue(c, "button_color")
+	makes := applyMakeOp(formValues(c, "makes"), bodyValue(c, "op"), bodyValue(c, "add_make"))
+	accountSelect := bodyValue(c, "account_select") == "on"
 	_, err = models.UpdateDraft(h.DB, cc.Actor(), cc.Org.ID, d.ID, models.BrandingPatch{ButtonColor: &color, Makes: &makes, AccountSelect: &accountSelect})
 	if err != nil {
 		if models.FieldErrors(err) == nil {
@@ -188,7 +188,7 @@ func (h *Handler) publishBranding(c *fiber.Ctx) error {
 
 // restoreBranding copies a version into the draft; with op=rollback it also publishes it.
 func (h *Handler) restoreBranding(c *fiber.Ctx) error {
-	rollback := c.FormValue("op") == "rollback"
+	rollback := bodyValue(c, "op") == "rollback"
 	action := models.ActionEditBranding
 	if rollback {
 		action = models.ActionPublishBranding

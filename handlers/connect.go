@@ -32,9 +32,19 @@ func (h *Handler) authorize(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	c.Cookie(&fiber.Cookie{Name: connectCookie, Value: secret, Path: "/connect/" + s.ID, HTTPOnly: true,
-		Secure: h.Cfg.SecureCookies(), SameSite: fiber.CookieSameSiteLaxMode, Expires: s.ExpiresAt})
+	h.setConnectCookie(c, s, secret)
 	return c.Redirect("/connect/"+s.ID, fiber.StatusFound)
+}
+
+// setConnectCookie binds the session to this browser. Link sessions on https use SameSite=None so
+// the widget also works framed by the app's page (link.js overlay); everything else stays Lax.
+func (h *Handler) setConnectCookie(c *fiber.Ctx, s models.ConnectSession, secret string) {
+	sameSite := fiber.CookieSameSiteLaxMode
+	if s.AuthorizeRequest().RedirectURI == models.LinkResultPath && h.Cfg.SecureCookies() {
+		sameSite = fiber.CookieSameSiteNoneMode
+	}
+	c.Cookie(&fiber.Cookie{Name: connectCookie, Value: secret, Path: "/connect/" + s.ID, HTTPOnly: true,
+		Secure: h.Cfg.SecureCookies(), SameSite: sameSite, Expires: s.ExpiresAt})
 }
 
 // authorizeParams reads the query, noting parameters that appear more than once.
@@ -60,6 +70,10 @@ func (h *Handler) connectSession(c *fiber.Ctx) (models.ConnectSession, error) {
 	s, err := models.FindConnectSession(h.DB, c.Params("session"), c.Cookies(connectCookie))
 	if err != nil {
 		return s, err
+	}
+	if s.AuthorizeRequest().RedirectURI == models.LinkResultPath {
+		// Every page and redirect of a Link widget keeps window.opener, so the result can report back.
+		c.Set("Cross-Origin-Opener-Policy", "unsafe-none")
 	}
 	if c.Method() == fiber.MethodPost && !s.CheckCSRF(bodyValue(c, "_csrf")) {
 		return s, errCrossSite
@@ -132,9 +146,8 @@ func (h *Handler) connectSignIn(c *fiber.Ctx) error {
 	}
 	if m, _ := models.FindMake(s.Make); m.Auth == models.AuthOAuth && s.Step == models.PageSignIn {
 		// OAuth makes sign in on the provider's own (simulated) page, then come back.
-		s.Step = models.PageProvider
-		if err := h.DB.Model(&s).Update("step", models.PageProvider).Error; err != nil {
-			return err
+		if s, err = models.StartProviderSignIn(h.DB, s); err != nil {
+			return h.connectGone(c, err)
 		}
 		return h.afterStep(c, s, "")
 	}

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -46,6 +47,17 @@ func (h *Handler) renderSessionStep(c *fiber.Ctx, s models.ConnectSession, errs 
 		return h.connectGone(c, models.ErrConnectSessionGone)
 	}
 	connectHeaders(c, req.RedirectURI)
+	if req.RedirectURI == models.LinkResultPath {
+		// The Link widget: framable by the app's own origins, and it keeps its opener.
+		origins, err := models.LinkOrigins(h.DB, s.AppID)
+		if err != nil {
+			return err
+		}
+		c.Set(fiber.HeaderContentSecurityPolicy, strings.Replace(c.GetRespHeader(fiber.HeaderContentSecurityPolicy),
+			"frame-ancestors 'none'", "frame-ancestors "+linkFrameAncestors(origins), 1))
+		c.Response().Header.Del(fiber.HeaderXFrameOptions)
+		c.Set("Cross-Origin-Opener-Policy", "unsafe-none")
+	}
 	return h.renderConnect(c, step, p)
 }
 

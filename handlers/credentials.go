@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"strconv"
 	"time"
 
@@ -29,7 +30,7 @@ func (h *Handler) rotateSecret(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	seconds, convErr := strconv.Atoi(c.FormValue("expire_previous_in", "86400"))
+	seconds, convErr := strconv.Atoi(cmp.Or(bodyValue(c, "expire_previous_in"), "86400"))
 	if convErr != nil {
 		seconds = -1
 	}
@@ -67,7 +68,7 @@ func (h *Handler) addRedirectURI(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	raw := c.FormValue("uri")
+	raw := bodyValue(c, "uri")
 	if _, err := models.AddRedirectURI(h.DB, cc.Actor(), cc.Org.ID, d.ID, raw); err != nil {
 		return h.formFailure(c, err, "console/app_redirect_uris", h.appData(d, "redirect-uris", fiber.Map{"URI": raw}))
 	}
@@ -108,7 +109,7 @@ func (h *Handler) createAPIKey(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	name, env := c.FormValue("name"), c.FormValue("environment")
+	name, env := bodyValue(c, "name"), bodyValue(c, "environment")
 	key, err := models.CreateAPIKey(h.DB, cc.Actor(), cc.Org.ID, d.ID, name, env)
 	if err != nil {
 		if models.FieldErrors(err) == nil {

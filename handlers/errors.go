@@ -131,7 +131,8 @@ func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 }
 
 func isAPI(c *fiber.Ctx) bool {
-	return strings.HasPrefix(c.Path(), "/api/") || strings.HasPrefix(c.Path(), "/sandbox/")
+	p := c.Path()
+	return strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/sandbox/") || p == "/user" || p == "/link/token"
 }
 
 // smartcarType names a status in Smartcar's v2 error vocabulary.

@@ -87,6 +87,9 @@ func (h *Handler) PurgeExpiredState(ctx context.Context) {
 			if err := h.kv.PurgeExpired(); err != nil {
 				h.Log.Warn("purge expired state", "err", err)
 			}
+			if err := models.PurgeRateCounters(h.DB, time.Now().Add(-time.Hour)); err != nil {
+				h.Log.Warn("purge rate counters", "err", err)
+			}
 		}
 	}
 }

@@ -67,8 +67,8 @@ func (h *Handler) token(c *fiber.Ctx) error {
 // works, is never locked out by someone guessing with its public client_id.
 func (h *Handler) refuseClient(c *fiber.Ctx, clientID string, basic bool) error {
 	key := "token-client:" + clientID
-	if !models.IsUUID(clientID) {
-		// Not a client id at all: nothing to protect, and no counter row to grow the table with.
+	if !models.ClientExists(h.DB, clientID) {
+		// Not a registered client: nothing to protect, and no counter row to grow the table with.
 		return oauthError(c, fiber.StatusUnauthorized, "invalid_client", "Client authentication failed: check the client_id and client_secret.")
 	}
 	if err := models.RecordFailure(h.DB, key, clientFailureWindow); err != nil {

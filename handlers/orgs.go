@@ -18,9 +18,9 @@ func (h *Handler) createOrg(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	org, err := models.CreateOrganization(h.DB, cc.Actor(), c.FormValue("name"))
+	org, err := models.CreateOrganization(h.DB, cc.Actor(), bodyValue(c, "name"))
 	if err != nil {
-		return h.formFailure(c, err, "console/org_new", fiber.Map{"Title": "New organisation", "Name": c.FormValue("name")})
+		return h.formFailure(c, err, "console/org_new", fiber.Map{"Title": "New organisation", "Name": bodyValue(c, "name")})
 	}
 	if err := models.SwitchOrganization(h.DB, cc.Session, org.ID); err != nil {
 		return err
@@ -33,7 +33,7 @@ func (h *Handler) switchOrg(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := models.SwitchOrganization(h.DB, cc.Session, c.FormValue("org_id")); err != nil {
+	if err := models.SwitchOrganization(h.DB, cc.Session, bodyValue(c, "org_id")); err != nil {
 		return err
 	}
 	return c.Redirect("/apps", fiber.StatusSeeOther)
@@ -61,7 +61,7 @@ func (h *Handler) addMember(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	email, role := c.FormValue("email"), models.Role(c.FormValue("role"))
+	email, role := bodyValue(c, "email"), models.Role(bodyValue(c, "role"))
 	m, err := models.AddMember(h.DB, cc.Actor(), cc.Org.ID, email, role)
 	if err != nil {
 		if models.FieldErrors(err) == nil {
@@ -79,7 +79,7 @@ func (h *Handler) changeRole(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	m, err := models.ChangeRole(h.DB, cc.Actor(), cc.Org.ID, c.Params("user"), models.Role(c.FormValue("role")))
+	m, err := models.ChangeRole(h.DB, cc.Actor(), cc.Org.ID, c.Params("user"), models.Role(bodyValue(c, "role")))
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,10 @@ func (h *Handler) routes(app *fiber.App) {
 
 	app.Get("/healthz", h.healthz)
 	app.Get("/readyz", h.readyz)
+	app.Use("/static", func(c *fiber.Ctx) error {
+		c.Set("Cross-Origin-Resource-Policy", "cross-origin") // apps load /static/link.js from their own pages
+		return c.Next()
+	})
 	app.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static.FS), MaxAge: int((365 * 24 * time.Hour).Seconds())}))
 
 	app.Get("/logos/:file", h.serveLogo)
@@ -57,7 +61,12 @@ func (h *Handler) platformRoutes(app *fiber.App) {
 	app.Post("/connect/:session/switch-account", h.connectSwitchAccount)
 	app.Post("/connect/:session/permissions", h.connectPermissions)
 	app.Get("/connect/:session/exit", h.connectExit)
-	app.Post("/sandbox/public_token/create", h.apiKeyAuth, apiKeyLimiter(), h.sandboxPublicToken)
+	keyed := []fiber.Handler{h.apiKeyAuth, apiKeyLimiter()}
+	app.Post("/sandbox/public_token/create", append(keyed, h.sandboxPublicToken)...)
+	app.Post("/user", append(keyed, h.linkUser)...)
+	app.Post("/link/token", append(keyed, h.linkToken)...)
+	app.Get("/link/result", h.linkResultPage)
+	app.Get("/link/:token", h.linkOpen)
 	h.vehicleAPIRoutes(app)
 }
 
@@ -142,6 +151,10 @@ func (h *Handler) consoleRoutes(app *fiber.App) {
 	app.Post("/apps/:app/api-keys", with(signedIn, h.createAPIKey)...)
 	app.Post("/apps/:app/api-keys/:key/revoke", with(signedIn, h.revokeAPIKey)...)
 	app.Get("/apps/:app/connect", with(signedIn, h.connectBuilder)...)
+	app.Get("/apps/:app/simulator", with(signedIn, h.simulatorPage)...)
+	app.Post("/apps/:app/simulator", with(signedIn, h.createSimulatedVehicle)...)
+	app.Get("/apps/:app/simulator/:vehicle", with(signedIn, h.simulatorVehiclePage)...)
+	app.Post("/apps/:app/simulator/:vehicle", with(signedIn, h.updateSimulatedVehicle)...)
 	app.Get("/apps/:app/branding", with(signedIn, h.brandingPage)...)
 	app.Post("/apps/:app/branding", with(signedIn, h.saveBranding)...)
 	app.Get("/apps/:app/branding/check", with(signedIn, h.checkColor)...)

@@ -253,3 +253,9 @@ func lockApp(tx *gorm.DB, orgID, appID string) (App, error) {
 	}
 	return app, err
 }
+
+// ClientExists reports whether clientID names a registered app (client ids are public).
+func ClientExists(db *gorm.DB, clientID string) bool {
+	var n int64
+	return IsUUID(clientID) && db.Model(&App{}).Where("id = ?", clientID).Count(&n).Error == nil && n > 0
+}

@@ -282,3 +282,14 @@ func SwitchAccount(db *gorm.DB, s ConnectSession) (ConnectSession, error) {
 		return tx.Save(&s).Error
 	})
 }
+
+// StartProviderSignIn moves an OAuth make's sign-in to the provider's (simulated) page.
+func StartProviderSignIn(db *gorm.DB, s ConnectSession) (ConnectSession, error) {
+	s.Step, s.UpdatedAt = PageProvider, time.Now().UTC()
+	return s, db.Transaction(func(tx *gorm.DB) error {
+		if err := claimStep(tx, &s, PageSignIn); err != nil {
+			return err
+		}
+		return tx.Save(&s).Error
+	})
+}

@@ -41,3 +41,8 @@ func FailureLimit(db *gorm.DB, key string, max int, window time.Duration) (int, 
 	}
 	return int(time.Until(ends).Seconds()) + 1, nil
 }
+
+// PurgeRateCounters deletes counters whose window ended before cutoff.
+func PurgeRateCounters(db *gorm.DB, cutoff time.Time) error {
+	return db.Exec("DELETE FROM rate_counters WHERE window_start < ?", cutoff.UTC()).Error
+}

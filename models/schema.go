@@ -252,4 +252,23 @@ CREATE TABLE vehicle_api_calls (
 	at {ts} NOT NULL
 );
 CREATE INDEX vehicle_api_calls_vehicle ON vehicle_api_calls (app_id, vehicle_id, id)`},
+	{8, "link users and tokens", `
+CREATE TABLE link_users (
+	id TEXT PRIMARY KEY,
+	app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+	client_user_id TEXT NOT NULL,
+	created_at {ts} NOT NULL,
+	UNIQUE (app_id, client_user_id)
+);
+CREATE TABLE link_tokens (
+	hash TEXT PRIMARY KEY,
+	app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+	user_id TEXT NOT NULL,
+	redirect_url TEXT NOT NULL DEFAULT '',
+	make TEXT NOT NULL DEFAULT '',
+	scope TEXT NOT NULL,
+	created_at {ts} NOT NULL,
+	expires_at {ts} NOT NULL,
+	used_at {ts}
+)`},
 }

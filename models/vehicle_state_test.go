@@ -285,7 +285,8 @@ func TestVehicleStateReadsDoNotWrite(t *testing.T) {
 
 func TestSetLockedPersists(t *testing.T) {
 	e := newStateEnv(t)
-	s := e.create(t, "ada@example.com", "BMW", "i4")
+	// A combustion car always drives (a plugged-in EV stays parked), so the day's drift is never zero.
+	s := e.create(t, "ada@example.com", "BMW", "3 Series")
 	backdate(t, e.db, e.app.ID, s.VehicleID, 24*time.Hour)
 	unlocked, err := models.SetLocked(e.db, e.app.ID, s.VehicleID, false)
 	if err != nil || unlocked.Locked {

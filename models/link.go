@@ -1,0 +1,178 @@
+package models
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+)
+
+// Link (Drivly-style): an app registers its end users, asks for a short-lived one-time link token
+// per Connect launch, and its front end opens the hosted widget with it.
+
+// LinkUser is an app's end user, identified in the app's own system by ClientUserID.
+type LinkUser struct {
+	ID           string
+	AppID        string
+	ClientUserID string
+	CreatedAt    time.Time
+}
+
+// LinkToken is a stored (hashed) one-time token.
+type LinkToken struct {
+	Hash        string `gorm:"primaryKey"`
+	AppID       string
+	UserID      string
+	RedirectURL string
+	Make        string
+	Scope       string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+	UsedAt      *time.Time
+}
+
+// Link token rules.
+const (
+	PrefixLinkToken   = "kf_link_"
+	LinkTokenLifetime = 10 * time.Minute
+	// LinkResultPath is where a Link session's Connect flow ends; the page reports to the opener.
+	LinkResultPath = "/link/result"
+)
+
+// LinkError is why a link token cannot open the widget: token_consumed, token_expired, token_invalid.
+type LinkError struct{ Type, Message string }
+
+func (e *LinkError) Error() string { return e.Type + ": " + e.Message }
+
+// CreateLinkUser registers clientUserID for app, or returns the existing user (created = false).
+func CreateLinkUser(db *gorm.DB, app App, clientUserID string) (LinkUser, bool, error) {
+	clientUserID = strings.TrimSpace(clientUserID)
+	if clientUserID == "" || utf8.RuneCountInString(clientUserID) > 256 || hasControl(clientUserID) {
+		return LinkUser{}, false, Invalid("client_user_id", "invalid_client_user_id", "Send client_user_id: your own id for this user (1–256 characters).")
+	}
+	u := LinkUser{ID: newID(), AppID: app.ID, ClientUserID: clientUserID, CreatedAt: time.Now().UTC()}
+	err := db.Create(&u).Error
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		var existing LinkUser
+		err = db.Where("app_id = ? AND client_user_id = ?", app.ID, clientUserID).Take(&existing).Error
+		return existing, false, err
+	}
+	return u, err == nil, err
+}
+
+// LinkTokenRequest is what POST /link/token asks for.
+type LinkTokenRequest struct {
+	UserID      string
+	RedirectURL string
+	Make        string
+	Scope       []string
+}
+
+// CreateLinkToken issues a 10-minute, single-use token for one of app's users. A redirect_url must
+// be one of the app's registered redirect URIs, exactly, so the widget never redirects elsewhere.
+func CreateLinkToken(db *gorm.DB, app App, r LinkTokenRequest) (string, time.Time, error) {
+	var user LinkUser
+	if !IsUUID(r.UserID) || db.Where("app_id = ? AND id = ?", app.ID, r.UserID).Take(&user).Error != nil {
+		return "", time.Time{}, ErrNotFound
+	}
+	if r.RedirectURL != "" {
+		var n int64
+		if err := db.Model(&RedirectURI{}).Where("app_id = ? AND uri = ?", app.ID, r.RedirectURL).Count(&n).Error; err != nil {
+			return "", time.Time{}, err
+		}
+		if n == 0 {
+			return "", time.Time{}, Invalid("redirect_url", "invalid_redirect_url", "redirect_url must be one of the app's registered redirect URIs, exactly.")
+		}
+	}
+	if r.Make != "" {
+		m, ok := FindMake(r.Make)
+		if !ok {
+			return "", time.Time{}, Invalid("make", "unknown_make", "Unknown make; use an id such as TESLA or FORD.")
+		}
+		r.Make = m.ID
+	}
+	if len(r.Scope) == 0 {
+		r.Scope = []string{"read_vehicle_info"}
+	}
+	for _, p := range r.Scope {
+		if _, ok := FindPermission(strings.TrimPrefix(p, "required:")); !ok {
+			return "", time.Time{}, Invalid("scope", "invalid_scope", "Unknown permission in scope: "+p+".")
+		}
+	}
+	token := NewToken(PrefixLinkToken)
+	now := time.Now().UTC()
+	row := LinkToken{Hash: HashToken(token), AppID: app.ID, UserID: user.ID, RedirectURL: r.RedirectURL, Make: r.Make,
+		Scope: strings.Join(slices.Compact(r.Scope), " "), CreatedAt: now, ExpiresAt: now.Add(LinkTokenLifetime)}
+	return token, row.ExpiresAt, db.Create(&row).Error
+}
+
+// OpenLinkToken spends a link token (once, atomically) and returns the authorization request its
+// Connect session runs: test mode, owner = the Link user, ending at the Link result page.
+func OpenLinkToken(db *gorm.DB, token string) (AuthorizeRequest, LinkToken, error) {
+	if !TokenWellFormed(token, PrefixLinkToken) {
+		return AuthorizeRequest{}, LinkToken{}, &LinkError{"token_invalid", "This link is not valid."}
+	}
+	now := time.Now().UTC()
+	var row LinkToken
+	res := db.Raw("UPDATE link_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL AND expires_at > ? RETURNING *",
+		now, HashToken(token), now).Scan(&row)
+	if res.Error != nil {
+		return AuthorizeRequest{}, LinkToken{}, res.Error
+	}
+	if res.RowsAffected == 0 {
+		return AuthorizeRequest{}, LinkToken{}, spentLinkToken(db, HashToken(token))
+	}
+	var app App
+	if err := db.Where("id = ?", row.AppID).Take(&app).Error; err != nil {
+		return AuthorizeRequest{}, LinkToken{}, err
+	}
+	scope, err := parseScope(row.Scope)
+	if err != nil {
+		return AuthorizeRequest{}, LinkToken{}, err
+	}
+	req := AuthorizeRequest{AppID: app.ID, AppName: app.Name, RedirectURI: LinkResultPath, Scope: scope,
+		State: row.Hash, ApprovalPrompt: "force", Mode: ModeTest, Make: row.Make, Flags: map[string]string{}, User: row.UserID}
+	return req, row, nil
+}
+
+func spentLinkToken(db *gorm.DB, hash string) error {
+	var row LinkToken
+	if err := db.Where("hash = ?", hash).Take(&row).Error; err != nil {
+		return &LinkError{"token_invalid", "This link is not valid."}
+	}
+	if row.UsedAt != nil {
+		return &LinkError{"token_consumed", "This link was already used. Ask the app for a new one."}
+	}
+	return &LinkError{"token_expired", "This link has expired (links last 10 minutes). Ask the app for a new one."}
+}
+
+// FindLinkTokenByHash loads the token row a Link result refers to (its state).
+func FindLinkTokenByHash(db *gorm.DB, hash string) (LinkToken, error) {
+	var row LinkToken
+	if len(hash) != 64 || db.Where("hash = ?", hash).Take(&row).Error != nil {
+		return LinkToken{}, ErrNotFound
+	}
+	return row, nil
+}
+
+// LinkOrigins are the web origins an app registered (from its http/https redirect URIs): the only
+// pages the Link widget reports to and the only ones that may frame it.
+func LinkOrigins(db *gorm.DB, appID string) ([]string, error) {
+	var uris []string
+	if err := db.Model(&RedirectURI{}).Where("app_id = ? AND kind IN ?", appID, []string{RedirectWeb, RedirectLoopback}).Pluck("uri", &uris).Error; err != nil {
+		return nil, err
+	}
+	var origins []string
+	for _, u := range uris {
+		scheme, rest, _ := strings.Cut(u, "://")
+		host, _, _ := strings.Cut(rest, "/")
+		host, _, _ = strings.Cut(host, "?")
+		if o := scheme + "://" + host; !slices.Contains(origins, o) {
+			origins = append(origins, o)
+		}
+	}
+	return origins, nil
+}
