@@ -12,6 +12,7 @@ package main
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -79,12 +80,15 @@ func main() {
 	go server.Listener(ln)
 	base := "http://" + ln.Addr().String()
 
+	vehicle := models.SimulatedVehicles("load-owner", "FORD")[0]
+	check(models.EnsureVehicleStates(db, app.ID, "load-owner", []models.Vehicle{vehicle}))
 	codes := make([]string, *exchanges)
 	for i := range codes {
 		codes[i], err = models.IssueCode(db, models.CodeGrant{AppID: app.ID, RedirectURI: redirect, Owner: "load-owner",
-			Mode: "test", Vehicles: []string{"00000000-0000-4000-8000-000000000001"}, Scope: []string{"read_vehicle_info"}})
+			Mode: "test", Vehicles: []string{vehicle.ID}, Scope: []string{"read_vehicle_info", "read_odometer"}})
 		check(err)
 	}
+	accessTokens := make([]string, *exchanges)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *workers * 2}, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}
@@ -99,9 +103,28 @@ func main() {
 		req, _ := http.NewRequest("POST", base+"/oauth/token", strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Authorization", basic)
-		return expect(client.Do(req))(200)
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		var body struct {
+			AccessToken string `json:"access_token"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != 200 {
+			return fmt.Errorf("exchange: status %d %v", resp.StatusCode, err)
+		}
+		accessTokens[i] = body.AccessToken
+		return nil
 	}
 	report("token exchange", run(*exchanges, *workers, exchange))
+
+	odometer := func(i int) error {
+		req, _ := http.NewRequest("GET", base+"/v2.0/vehicles/"+vehicle.ID+"/odometer", nil)
+		req.Header.Set("Authorization", "Bearer "+accessTokens[i%len(accessTokens)])
+		return expect(client.Do(req))(200)
+	}
+	report("vehicle odometer", run(*exchanges, *workers, odometer))
 
 	authorizeURL := models.BuildConnectURL(base, models.AuthorizeParams{ResponseType: "code", ClientID: app.ID, RedirectURI: redirect,
 		Scope: "read_vehicle_info", State: "s", Mode: "test", User: "load-owner"})
