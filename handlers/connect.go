@@ -10,6 +10,9 @@ import (
 	"keyfob/models"
 )
 
+// ssoProviders are the single-sign-on buttons the sign-in step offers (Drivly's provider types).
+var ssoProviders = map[string]string{"Google": "Google", "Microsoft": "Microsoft", "GitHub": "GitHub"}
+
 // connectCookie binds a Connect session to the browser that started it; the cookie's path
 // (/connect/<session>) keeps flows in several tabs apart.
 const connectCookie = "keyfob_connect"
@@ -144,10 +147,15 @@ func (h *Handler) connectSignIn(c *fiber.Ctx) error {
 	if err != nil {
 		return h.connectGone(c, err)
 	}
-	if m, _ := models.FindMake(s.Make); m.Auth == models.AuthOAuth && s.Step == models.PageSignIn {
-		// OAuth makes sign in on the provider's own (simulated) page, then come back.
+	sso := ssoProviders[bodyValue(c, "sso")]
+	if m, _ := models.FindMake(s.Make); (m.Auth == models.AuthOAuth || sso != "") && s.Step == models.PageSignIn {
+		// OAuth makes, and single sign-on with Google, Microsoft or GitHub, sign in on the provider's
+		// own (simulated) page, then come back.
 		if s, err = models.StartProviderSignIn(h.DB, s); err != nil {
 			return h.connectGone(c, err)
+		}
+		if sso != "" {
+			return c.Redirect("/connect/"+s.ID+"?via="+sso, fiber.StatusSeeOther)
 		}
 		return h.afterStep(c, s, "")
 	}

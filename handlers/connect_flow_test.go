@@ -166,3 +166,21 @@ func TestConnectFlowEndToEnd(t *testing.T) {
 		t.Fatalf("session events: %s", got)
 	}
 }
+
+func TestConnectSingleSignOnGoesThroughTheProviderPage(t *testing.T) {
+	s := newTestServer(t)
+	app := s.connectApp(t)
+	o := s.owner(t)
+	o.open(authorizeQuery(app, map[string]string{"make": "KIA"}))
+	if !strings.Contains(o.page, `name="sso" value="Google"`) {
+		t.Fatalf("email+password makes offer Google, Microsoft and GitHub sign-in: %.600s", o.page)
+	}
+	o.submit("signin", url.Values{"sso": {"GitHub"}})
+	if !strings.Contains(o.page, "Sign in with your GitHub account") || !strings.Contains(o.page, "simulated sign-in page") {
+		t.Fatalf("single sign-on shows the provider's (simulated) page: %.800s", o.page)
+	}
+	o.submit("signin", url.Values{"email": {"dev@github.example"}, "password": {"x"}})
+	if len(vehicleField.FindAllStringSubmatch(o.page, -1)) == 0 {
+		t.Fatalf("after the provider page the owner chooses vehicles: %.600s", o.page)
+	}
+}

@@ -32,6 +32,9 @@ func (h *Handler) renderSessionStep(c *fiber.Ctx, s models.ConnectSession, errs 
 		p.Makes = filterMakes(theme.Makes, p.Query)
 	case models.PageSignIn, models.PageProvider:
 		p.Form = post("signin")
+		if s.Step == models.PageProvider {
+			p.Provider = ssoProviders[c.Query("via")]
+		}
 	case models.PageVehicles:
 		p.Form, p.SwitchAccountURL = post("vehicles"), base+"/switch-account"
 		for _, v := range s.AvailableVehicles() {

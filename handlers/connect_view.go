@@ -27,9 +27,10 @@ type connectPage struct {
 	Query        string
 	Makes        []models.Make
 	// sign-in and later steps
-	Make   models.Make
-	Email  string
-	Errors map[string]string
+	Provider string // a single-sign-on provider (Google, Microsoft, GitHub) on the provider page
+	Make     models.Make
+	Email    string
+	Errors   map[string]string
 	// vehicle select
 	Vehicles         []connectVehicle
 	SingleSelect     bool
