@@ -75,11 +75,12 @@ func (h *Handler) vehicleInGrant(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if !slices.Contains(grant.Vehicles, id) {
-		return errPermission(c, "This access token was not granted access to this vehicle.")
-	}
 	c.Locals("vehicle", state)
-	err = c.Next()
+	if slices.Contains(grant.Vehicles, id) {
+		err = c.Next()
+	} else {
+		err = errPermission(c, "This access token was not granted access to this vehicle.")
+	}
 	status := c.Response().StatusCode()
 	if err != nil {
 		status = failureStatus(err)

@@ -271,4 +271,42 @@ CREATE TABLE link_tokens (
 	expires_at {ts} NOT NULL,
 	used_at {ts}
 )`},
+	{9, "analytics rollups", `
+CREATE TABLE session_summaries (
+	session_id TEXT PRIMARY KEY,
+	app_id TEXT NOT NULL,
+	owner TEXT NOT NULL DEFAULT '',
+	make TEXT NOT NULL DEFAULT '',
+	mode TEXT NOT NULL DEFAULT '',
+	sandbox {bool} NOT NULL DEFAULT FALSE,
+	day TEXT NOT NULL,
+	steps_mask INTEGER NOT NULL DEFAULT 0,
+	outcome TEXT NOT NULL DEFAULT '',
+	error_code TEXT NOT NULL DEFAULT '',
+	started_at {ts},
+	completed_at {ts},
+	last_event_at {ts} NOT NULL
+);
+CREATE INDEX session_summaries_app_day ON session_summaries (app_id, day);
+CREATE INDEX session_summaries_app_owner ON session_summaries (app_id, owner, last_event_at);
+CREATE TABLE funnel_daily (
+	app_id TEXT NOT NULL,
+	day TEXT NOT NULL,
+	step TEXT NOT NULL,
+	make TEXT NOT NULL DEFAULT '',
+	mode TEXT NOT NULL DEFAULT '',
+	sandbox {bool} NOT NULL DEFAULT FALSE,
+	sessions INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (app_id, day, step, make, mode, sandbox)
+);
+CREATE TABLE error_daily (
+	app_id TEXT NOT NULL,
+	day TEXT NOT NULL,
+	error_code TEXT NOT NULL,
+	make TEXT NOT NULL DEFAULT '',
+	mode TEXT NOT NULL DEFAULT '',
+	sandbox {bool} NOT NULL DEFAULT FALSE,
+	sessions INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (app_id, day, error_code, make, mode, sandbox)
+)`},
 }

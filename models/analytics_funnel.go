@@ -1,0 +1,291 @@
+package models
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// DateRange is a span of whole UTC days, both ends included.
+type DateRange struct{ From, To time.Time }
+
+// LastDays is the range of the n days ending with the UTC day of now.
+func LastDays(n int, now time.Time) DateRange {
+	to := now.UTC()
+	return DateRange{From: to.AddDate(0, 0, 1-n), To: to}
+}
+
+// days lists every day of r as stored in the rollups.
+func (r DateRange) days() []string {
+	var out []string
+	for d := r.From.UTC().Truncate(24 * time.Hour); !d.After(r.To.UTC()); d = d.AddDate(0, 0, 1) {
+		out = append(out, dayOf(d))
+	}
+	return out
+}
+
+// maxAnalyticsDays bounds a range so that a daily series stays a page, not a scan.
+const maxAnalyticsDays = 1000
+
+// AnalyticsFilter narrows analytics to a range of days and, when set, one owner, make or mode.
+// Sandbox sessions are left out unless IncludeSandbox.
+type AnalyticsFilter struct {
+	Range          DateRange
+	Owner          string
+	Make           string
+	Mode           string
+	IncludeSandbox bool
+}
+
+// Funnel is an app's Connect conversion over a filter.
+type Funnel struct {
+	Started                 int
+	Completed               int
+	ConversionRate          float64
+	MedianSecondsToComplete float64
+	Steps                   []FunnelStep
+	Errors                  []ErrorCount
+	ByMake                  []MakeCount
+	Daily                   []DayCount
+}
+
+// FunnelStep is how many sessions reached a step, and the share of the previous step's that did not.
+type FunnelStep struct {
+	Step        string
+	Sessions    int
+	DropOffRate float64
+}
+
+// ErrorCount is how many sessions ended with an error code.
+type ErrorCount struct {
+	Code  string
+	Count int
+}
+
+// MakeCount is the sessions started and completed with one make ("" when none was chosen).
+type MakeCount struct {
+	Make      string
+	Started   int
+	Completed int
+}
+
+// DayCount is the sessions started (and, of those, completed) on one UTC day.
+type DayCount struct {
+	Day       string
+	Started   int
+	Completed int
+}
+
+// funnelCell is a count of sessions that reached step, by day and make.
+type funnelCell struct {
+	Day      string
+	Step     string
+	Make     string
+	Sessions int
+}
+
+// FunnelFor computes the funnel of one of the organisation's apps. Without an owner it reads only the
+// daily rollups, so its cost does not grow with history; with one it reads that owner's session summaries.
+func FunnelFor(db *gorm.DB, orgID, appID string, f AnalyticsFilter) (Funnel, error) {
+	if _, err := FindApp(db, orgID, appID); err != nil {
+		return Funnel{}, err
+	}
+	if f.Range.From.IsZero() || f.Range.To.IsZero() || f.Range.To.Before(f.Range.From) {
+		return Funnel{}, Invalid("to", "invalid_range", "Choose a range whose end is not before its start.")
+	}
+	if len(f.Range.days()) > maxAnalyticsDays {
+		return Funnel{}, Invalid("from", "range_too_long", "Choose a range of at most 1000 days.")
+	}
+	var cells []funnelCell
+	var errs []ErrorCount
+	var err error
+	if f.Owner == "" {
+		cells, errs, err = rollupCells(db, appID, f)
+	} else {
+		cells, errs, err = ownerCells(db, appID, f)
+	}
+	if err != nil {
+		return Funnel{}, err
+	}
+	median, err := medianSecondsToComplete(db, appID, f)
+	if err != nil {
+		return Funnel{}, err
+	}
+	out := buildFunnel(cells, errs, f.Range)
+	out.MedianSecondsToComplete = median
+	return out, nil
+}
+
+// summaryScope selects an app's session summaries under f, through the (app_id, day) or
+// (app_id, owner, last_event_at) index.
+func summaryScope(db *gorm.DB, appID string, f AnalyticsFilter) *gorm.DB {
+	q := db.Model(&sessionSummary{}).Where("app_id = ? AND day BETWEEN ? AND ?", appID, dayOf(f.Range.From), dayOf(f.Range.To))
+	if f.Owner != "" {
+		q = q.Where("owner = ?", f.Owner)
+	}
+	return dimensionScope(q, f)
+}
+
+// dimensionScope applies the make, mode and sandbox parts of f, named alike in every analytics table.
+func dimensionScope(q *gorm.DB, f AnalyticsFilter) *gorm.DB {
+	if f.Make != "" {
+		q = q.Where("make = ?", f.Make)
+	}
+	if f.Mode != "" {
+		q = q.Where("mode = ?", f.Mode)
+	}
+	if !f.IncludeSandbox {
+		q = q.Where("sandbox = ?", false)
+	}
+	return q
+}
+
+// rollupCells reads funnel_daily and error_daily for f (which has no owner).
+func rollupCells(db *gorm.DB, appID string, f AnalyticsFilter) ([]funnelCell, []ErrorCount, error) {
+	from, to := dayOf(f.Range.From), dayOf(f.Range.To)
+	var cells []funnelCell
+	err := dimensionScope(db.Table("funnel_daily").Where("app_id = ? AND day BETWEEN ? AND ?", appID, from, to), f).
+		Select("day, step, make, SUM(sessions) AS sessions").Group("day, step, make").Scan(&cells).Error
+	if err != nil {
+		return nil, nil, err
+	}
+	var errs []ErrorCount
+	err = dimensionScope(db.Table("error_daily").Where("app_id = ? AND day BETWEEN ? AND ?", appID, from, to), f).
+		Select("error_code AS code, SUM(sessions) AS count").Group("error_code").Scan(&errs).Error
+	return cells, errs, err
+}
+
+// ownerCells counts f's owner's sessions from their summaries, in the shape of the rollups.
+func ownerCells(db *gorm.DB, appID string, f AnalyticsFilter) ([]funnelCell, []ErrorCount, error) {
+	var rows []sessionSummary
+	if err := summaryScope(db, appID, f).Find(&rows).Error; err != nil {
+		return nil, nil, err
+	}
+	var cells []funnelCell
+	byCode := map[string]int{}
+	for _, s := range rows {
+		for i, step := range AnalyticsSteps {
+			if s.StepsMask&(1<<i) != 0 {
+				cells = append(cells, funnelCell{Day: s.Day, Step: step, Make: s.Make, Sessions: 1})
+			}
+		}
+		if s.ErrorCode != "" {
+			byCode[s.ErrorCode]++
+		}
+	}
+	var errs []ErrorCount
+	for code, n := range byCode {
+		errs = append(errs, ErrorCount{Code: code, Count: n})
+	}
+	return cells, errs, nil
+}
+
+// medianSecondsToComplete is the median time from launch to completion of the completed sessions under f.
+func medianSecondsToComplete(db *gorm.DB, appID string, f AnalyticsFilter) (float64, error) {
+	var rows []struct{ StartedAt, CompletedAt time.Time }
+	err := summaryScope(db, appID, f).Select("started_at, completed_at").
+		Where("started_at IS NOT NULL AND completed_at IS NOT NULL").Scan(&rows).Error
+	if err != nil {
+		return 0, err
+	}
+	secs := make([]float64, len(rows))
+	for i, r := range rows {
+		secs[i] = r.CompletedAt.Sub(r.StartedAt).Seconds()
+	}
+	return median(secs), nil
+}
+
+// median is the middle value of xs (the mean of the middle two for an even count), 0 for none.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	slices.Sort(xs)
+	mid := len(xs) / 2
+	if len(xs)%2 == 1 {
+		return xs[mid]
+	}
+	return (xs[mid-1] + xs[mid]) / 2
+}
+
+// ratio is num/den, 0 when den is 0.
+func ratio(num, den int) float64 {
+	if den == 0 {
+		return 0
+	}
+	return float64(num) / float64(den)
+}
+
+// buildFunnel turns counts by day, step and make into the funnel's figures.
+func buildFunnel(cells []funnelCell, errs []ErrorCount, r DateRange) Funnel {
+	perStep := map[string]int{}
+	for _, c := range cells {
+		perStep[c.Step] += c.Sessions
+	}
+	out := Funnel{Started: perStep[StepLaunched], Completed: perStep[StepCompleted],
+		ByMake: byMake(cells), Daily: daily(cells, r)}
+	out.ConversionRate = ratio(out.Completed, out.Started)
+	for i, step := range FunnelSteps {
+		fs := FunnelStep{Step: step, Sessions: perStep[step]}
+		if i > 0 && perStep[FunnelSteps[i-1]] > 0 {
+			fs.DropOffRate = 1 - ratio(fs.Sessions, perStep[FunnelSteps[i-1]])
+		}
+		out.Steps = append(out.Steps, fs)
+	}
+	out.Errors = slices.DeleteFunc(append([]ErrorCount{}, errs...), func(e ErrorCount) bool { return e.Count == 0 })
+	slices.SortFunc(out.Errors, func(a, b ErrorCount) int { return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Code, b.Code)) })
+	return out
+}
+
+// byMake counts sessions started and completed per make, most started first; makes with neither are left out.
+func byMake(cells []funnelCell) []MakeCount {
+	makes := map[string]*MakeCount{}
+	for _, c := range cells {
+		if c.Step != StepLaunched && c.Step != StepCompleted || c.Sessions == 0 {
+			continue
+		}
+		m := makes[c.Make]
+		if m == nil {
+			m = &MakeCount{Make: c.Make}
+			makes[c.Make] = m
+		}
+		if c.Step == StepLaunched {
+			m.Started += c.Sessions
+		} else {
+			m.Completed += c.Sessions
+		}
+	}
+	out := []MakeCount{}
+	for _, m := range makes {
+		if m.Started != 0 || m.Completed != 0 {
+			out = append(out, *m)
+		}
+	}
+	slices.SortFunc(out, func(a, b MakeCount) int {
+		return cmp.Or(cmp.Compare(b.Started, a.Started), cmp.Compare(b.Completed, a.Completed), cmp.Compare(a.Make, b.Make))
+	})
+	return out
+}
+
+// daily lists every day of r with the sessions started that day and how many of them completed.
+func daily(cells []funnelCell, r DateRange) []DayCount {
+	var out []DayCount
+	at := map[string]int{}
+	for _, d := range r.days() {
+		at[d] = len(out)
+		out = append(out, DayCount{Day: d})
+	}
+	for _, c := range cells {
+		i, ok := at[c.Day]
+		switch {
+		case !ok:
+		case c.Step == StepLaunched:
+			out[i].Started += c.Sessions
+		case c.Step == StepCompleted:
+			out[i].Completed += c.Sessions
+		}
+	}
+	return out
+}

@@ -1,0 +1,154 @@
+package models_test
+
+import (
+	"cmp"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"keyfob/models"
+)
+
+var (
+	testMakes      = []string{"BMW", "TESLA", "FORD"}
+	testErrorCodes = []string{"vehicle_incompatible", "access_denied", "no_vehicles"}
+	funnelAfter    = []string{"brand_selected", "signed_in", "vehicles_selected", "permissions_approved", "completed"}
+)
+
+// randomSession generates a session with the awkward parts of real traffic: a make chosen late or changed,
+// repeated steps, a missing launch, two errors, a session running across midnight.
+func randomSession(r *rand.Rand, i int) sessionSpec {
+	s := sessionSpec{id: fmt.Sprintf("r%03d", i), owner: fmt.Sprintf("owner-%d", r.IntN(4)),
+		mode: []string{"live", "test"}[r.IntN(2)], sandbox: r.IntN(8) == 0,
+		start: day0.Add(time.Duration(r.IntN(4*86400)) * time.Second)}
+	if r.IntN(6) == 0 {
+		s.start = day0.AddDate(0, 0, r.IntN(4)).Add(24*time.Hour - 30*time.Second)
+	}
+	mk, at := testMakes[r.IntN(len(testMakes))], time.Duration(0)
+	add := func(step, code string) {
+		s.events = append(s.events, ev{step: step, at: at, make: mk, code: code})
+		at += time.Duration(5+r.IntN(40)) * time.Second
+	}
+	if r.IntN(10) != 0 {
+		chosen := mk
+		if r.IntN(3) != 0 {
+			mk = ""
+		}
+		add("launched", "")
+		mk = chosen
+	}
+	depth := r.IntN(len(funnelAfter) + 1)
+	for _, step := range funnelAfter[:depth] {
+		add(step, "")
+		if step == "brand_selected" && r.IntN(6) == 0 {
+			mk = testMakes[r.IntN(len(testMakes))]
+			add(step, "")
+		}
+		if r.IntN(4) == 0 {
+			add(step, "")
+		}
+	}
+	if depth < len(funnelAfter) {
+		switch r.IntN(3) {
+		case 0:
+			add("error", testErrorCodes[r.IntN(len(testErrorCodes))])
+			if r.IntN(4) == 0 {
+				add("error", testErrorCodes[r.IntN(len(testErrorCodes))])
+			}
+		case 1:
+			add("exited", "user_manually_returned_to_application")
+		}
+	}
+	return s
+}
+
+// analyticsFilters are the views compared between in-order and shuffled ingestion.
+func analyticsFilters() []models.AnalyticsFilter {
+	all := days(0, 6)
+	fs := []models.AnalyticsFilter{{Range: all}, {Range: all, IncludeSandbox: true}, {Range: days(1, 2)},
+		{Range: days(4, 1), IncludeSandbox: true}, {Range: all, Mode: "test"}, {Range: all, Owner: "owner-1"},
+		{Range: all, Owner: "owner-2", IncludeSandbox: true, Make: "TESLA"}}
+	for _, m := range testMakes {
+		fs = append(fs, models.AnalyticsFilter{Range: all, Make: m, Mode: "live"})
+	}
+	return fs
+}
+
+func TestAnalyticsOutOfOrderEqualsInOrder(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 2025))
+	var specs []sessionSpec
+	for i := range 80 {
+		specs = append(specs, randomSession(r, i))
+	}
+	inOrder, shuffled := newAnalyticsEnv(t), newAnalyticsEnv(t)
+	sandbox := map[string]bool{}
+	var events []models.SessionEvent
+	for _, s := range specs {
+		sandbox[s.id] = s.sandbox
+		events = append(events, sessionEvents(inOrder.app.ID, s)...)
+	}
+	slices.SortStableFunc(events, func(a, b models.SessionEvent) int { return a.OccurredAt.Compare(b.OccurredAt) })
+	recordAll(t, inOrder.db, events, sandbox)
+
+	mixed := slices.Clone(events)
+	for i := range mixed {
+		mixed[i].AppID = shuffled.app.ID
+	}
+	for _, e := range mixed[:len(mixed)/5] {
+		mixed = append(mixed, e) // resends
+	}
+	r.Shuffle(len(mixed), func(i, j int) { mixed[i], mixed[j] = mixed[j], mixed[i] })
+	if n := recordAll(t, shuffled.db, mixed, sandbox); n != len(events) {
+		t.Errorf("shuffled ingestion inserted %d events, want %d", n, len(events))
+	}
+
+	for _, f := range analyticsFilters() {
+		want, got := inOrder.funnel(t, f), shuffled.funnel(t, f)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("filter %+v:\n shuffled %+v\n in order %+v", f, got, want)
+		}
+	}
+	checkAgainstTruth(t, inOrder, specs)
+}
+
+// checkAgainstTruth compares the per-step counts over every day with a count straight from the specs.
+func checkAgainstTruth(t *testing.T, env analyticsEnv, specs []sessionSpec) {
+	t.Helper()
+	truth := map[string]int{}
+	errs := map[string]int{}
+	for _, s := range specs {
+		seen := map[string]bool{}
+		var firstErr *ev
+		for i, e := range s.events {
+			seen[e.step] = true
+			if e.step == "error" && (firstErr == nil || e.at < firstErr.at) {
+				firstErr = &s.events[i]
+			}
+		}
+		for step := range seen {
+			truth[step]++
+		}
+		if firstErr != nil {
+			errs[firstErr.code]++
+		}
+	}
+	got := env.funnel(t, models.AnalyticsFilter{Range: days(-1, 8), IncludeSandbox: true})
+	for _, st := range got.Steps {
+		if st.Sessions != truth[st.Step] {
+			t.Errorf("step %s: %d sessions, want %d", st.Step, st.Sessions, truth[st.Step])
+		}
+	}
+	var wantErrs []models.ErrorCount
+	for code, n := range errs {
+		wantErrs = append(wantErrs, models.ErrorCount{Code: code, Count: n})
+	}
+	slices.SortFunc(wantErrs, func(a, b models.ErrorCount) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Code, b.Code))
+	})
+	if !reflect.DeepEqual(got.Errors, wantErrs) {
+		t.Errorf("errors %+v, want %+v", got.Errors, wantErrs)
+	}
+}
