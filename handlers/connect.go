@@ -31,6 +31,12 @@ func (h *Handler) authorize(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	return h.launchConnect(c, req)
+}
+
+// launchConnect starts a Connect session for a validated request, binds it to this browser and
+// sends the browser to its first step.
+func (h *Handler) launchConnect(c *fiber.Ctx, req models.AuthorizeRequest) error {
 	s, secret, err := models.StartConnectSession(h.DB, req)
 	if err != nil {
 		return err

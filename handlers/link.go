@@ -63,12 +63,7 @@ func (h *Handler) linkOpen(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	s, secret, err := models.StartConnectSession(h.DB, req)
-	if err != nil {
-		return err
-	}
-	h.setConnectCookie(c, s, secret)
-	return c.Redirect("/connect/"+s.ID, fiber.StatusFound)
+	return h.launchConnect(c, req)
 }
 
 // linkResult is what the result page reports to the app's page and where it sends the browser.

@@ -213,22 +213,13 @@ func (h *Handler) scBatteryCapacity(c *fiber.Ctx) error {
 	return data(c, fiber.Map{"capacity": round(vehicleOf(c).BatteryCapacityKWh, 1)})
 }
 
-func chargeState(v models.VehicleState) string {
-	switch {
-	case v.Charging:
-		return "CHARGING"
-	case v.PluggedIn && v.BatteryPercent >= 100:
-		return "FULLY_CHARGED"
-	}
-	return "NOT_CHARGING"
-}
 
 func (h *Handler) scCharge(c *fiber.Ctx) error {
 	if err := need(c, "read_charge"); err != nil {
 		return err
 	}
 	v := vehicleOf(c)
-	return data(c, fiber.Map{"isPluggedIn": v.PluggedIn, "state": chargeState(v)})
+	return data(c, fiber.Map{"isPluggedIn": v.PluggedIn, "state": v.ChargeState()})
 }
 
 // actionBody reads {"action": "..."} and checks it is one of allowed.

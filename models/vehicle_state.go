@@ -340,3 +340,14 @@ func LitersToGallons(l float64) float64 { return l / 3.785411784 }
 
 // KPaToPSI converts kilopascals to pounds per square inch.
 func KPaToPSI(kpa float64) float64 { return kpa / 6.894757293168 }
+
+// ChargeState is Smartcar's charging state: CHARGING, FULLY_CHARGED (plugged in at 100 %) or NOT_CHARGING.
+func (s VehicleState) ChargeState() string {
+	switch {
+	case s.Charging:
+		return "CHARGING"
+	case s.PluggedIn && s.BatteryPercent >= 100:
+		return "FULLY_CHARGED"
+	}
+	return "NOT_CHARGING"
+}
