@@ -213,7 +213,6 @@ func (h *Handler) scBatteryCapacity(c *fiber.Ctx) error {
 	return data(c, fiber.Map{"capacity": round(vehicleOf(c).BatteryCapacityKWh, 1)})
 }
 
-
 func (h *Handler) scCharge(c *fiber.Ctx) error {
 	if err := need(c, "read_charge"); err != nil {
 		return err
