@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"time"
 
 	"gorm.io/gorm"
@@ -51,6 +52,18 @@ func (sessionSummary) TableName() string { return "session_summaries" }
 type rollupKey struct {
 	AppID, Day, Make, Mode string
 	Sandbox                bool
+}
+
+func (k rollupKey) less(o rollupKey) bool {
+	return cmp.Or(cmp.Compare(k.AppID, o.AppID), cmp.Compare(k.Day, o.Day), cmp.Compare(k.Make, o.Make),
+		cmp.Compare(k.Mode, o.Mode), cmp.Compare(boolInt(k.Sandbox), boolInt(o.Sandbox))) < 0
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (s sessionSummary) key() rollupKey {
@@ -181,19 +194,38 @@ func outcomeOf(mask int64) string {
 // dimension changed (an earlier event arrived late, the make became known).
 func moveContributions(tx *gorm.DB, before, after sessionSummary) error {
 	if before.key() != after.key() {
-		if err := addContributions(tx, before.key(), before.StepsMask, before.ErrorCode, -1); err != nil {
+		// Rollup rows are always locked in key order, so two sessions moving in opposite directions
+		// cannot deadlock on PostgreSQL.
+		first, second := before, after
+		firstDelta := -1
+		if after.key().less(before.key()) {
+			first, second, firstDelta = after, before, 1
+		}
+		if err := addContributions(tx, first.key(), first.StepsMask, first.ErrorCode, firstDelta); err != nil {
 			return err
 		}
-		return addContributions(tx, after.key(), after.StepsMask, after.ErrorCode, 1)
+		return addContributions(tx, second.key(), second.StepsMask, second.ErrorCode, -firstDelta)
 	}
-	if before.ErrorCode != after.ErrorCode {
-		if err := addContributions(tx, before.key(), 0, before.ErrorCode, -1); err != nil {
+	if err := addContributions(tx, after.key(), after.StepsMask&^before.StepsMask, "", 1); err != nil {
+		return err
+	}
+	if before.ErrorCode == after.ErrorCode {
+		return nil
+	}
+	// The first error code changed: error rows too are locked in order, the lower code first.
+	codes := []struct {
+		code  string
+		delta int
+	}{{before.ErrorCode, -1}, {after.ErrorCode, 1}}
+	if after.ErrorCode < before.ErrorCode {
+		codes[0], codes[1] = codes[1], codes[0]
+	}
+	for _, c := range codes {
+		if err := addContributions(tx, after.key(), 0, c.code, c.delta); err != nil {
 			return err
 		}
-	} else {
-		after.ErrorCode = ""
 	}
-	return addContributions(tx, after.key(), after.StepsMask&^before.StepsMask, after.ErrorCode, 1)
+	return nil
 }
 
 // addContributions adds delta sessions to every step of mask and to errorCode (when set) under k.

@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"keyfob/models"
+	"keyfob/models/modelstest"
 )
 
 var (
@@ -150,5 +153,50 @@ func checkAgainstTruth(t *testing.T, env analyticsEnv, specs []sessionSpec) {
 	})
 	if !reflect.DeepEqual(got.Errors, wantErrs) {
 		t.Errorf("errors %+v, want %+v", got.Errors, wantErrs)
+	}
+}
+
+func TestAnalyticsConcurrentIngestionOnPostgres(t *testing.T) {
+	if !modelstest.IsPostgres() {
+		t.Skip("SQLite serialises writers; the row locks under test are PostgreSQL's")
+	}
+	r := rand.New(rand.NewPCG(7, 2025))
+	var specs []sessionSpec
+	for i := range 30 {
+		specs = append(specs, randomSession(r, i))
+	}
+	serial, parallel := newAnalyticsEnv(t), newAnalyticsEnv(t)
+	serial.load(t, specs)
+	sandbox := map[string]bool{}
+	var events []models.SessionEvent
+	for _, s := range specs {
+		sandbox[s.id] = s.sandbox
+		events = append(events, sessionEvents(parallel.app.ID, s)...)
+	}
+	r.Shuffle(len(events), func(i, j int) { events[i], events[j] = events[j], events[i] })
+	var workers []func() error
+	for w := range 8 {
+		workers = append(workers, func() error {
+			for i := w; i < len(events); i += 8 {
+				e := events[i]
+				if err := parallel.db.Transaction(func(tx *gorm.DB) error {
+					_, err := models.RecordEvent(tx, e, sandbox[e.SessionID])
+					return err
+				}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	for _, err := range concurrently(workers...) {
+		if err != nil {
+			t.Fatalf("concurrent RecordEvent: %v", err)
+		}
+	}
+	for _, f := range analyticsFilters() {
+		if want, got := serial.funnel(t, f), parallel.funnel(t, f); !reflect.DeepEqual(got, want) {
+			t.Errorf("filter %+v:\n parallel %+v\n   serial %+v", f, got, want)
+		}
 	}
 }

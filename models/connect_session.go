@@ -148,11 +148,13 @@ func (s ConnectSession) CheckCSRF(token string) bool {
 	return token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.CSRFToken)) == 1
 }
 
-// recordEvent writes a session event in the caller's transaction.
+// recordEvent writes a session event in the caller's transaction, keeping the session summary and
+// the analytics rollups current in the same commit.
 func recordEvent(tx *gorm.DB, s *ConnectSession, step, errorCode string) error {
 	now := time.Now().UTC()
-	return tx.Create(&SessionEvent{ID: newID(), SessionID: s.ID, AppID: s.AppID, Owner: s.Owner, Step: step,
-		Make: s.Make, Mode: s.Mode, ErrorCode: errorCode, OccurredAt: now, ReceivedAt: now}).Error
+	_, err := RecordEvent(tx, SessionEvent{ID: newID(), SessionID: s.ID, AppID: s.AppID, Owner: s.Owner, Step: step,
+		Make: s.Make, Mode: s.Mode, ErrorCode: errorCode, OccurredAt: now, ReceivedAt: now}, s.Sandbox)
+	return err
 }
 
 // advance records a funnel step and saves the session's new state, together.
