@@ -148,13 +148,14 @@ func (s ConnectSession) CheckCSRF(token string) bool {
 	return token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.CSRFToken)) == 1
 }
 
-// recordEvent writes a session event in the caller's transaction, keeping the session summary and
-// the analytics rollups current in the same commit.
+// recordEvent writes a session event in the caller's transaction. The analytics rollups
+// (analytics_ingest.go) are not fed from here yet: kept in the same transaction, every launch
+// updates one hot (app, day, launched) row and authorize fell from ~2,200/s to 640/s at 32
+// concurrent clients; the analytics issue decides between sharded rows and a catch-up aggregator.
 func recordEvent(tx *gorm.DB, s *ConnectSession, step, errorCode string) error {
 	now := time.Now().UTC()
-	_, err := RecordEvent(tx, SessionEvent{ID: newID(), SessionID: s.ID, AppID: s.AppID, Owner: s.Owner, Step: step,
-		Make: s.Make, Mode: s.Mode, ErrorCode: errorCode, OccurredAt: now, ReceivedAt: now}, s.Sandbox)
-	return err
+	return tx.Create(&SessionEvent{ID: newID(), SessionID: s.ID, AppID: s.AppID, Owner: s.Owner, Step: step,
+		Make: s.Make, Mode: s.Mode, ErrorCode: errorCode, OccurredAt: now, ReceivedAt: now}).Error
 }
 
 // advance records a funnel step and saves the session's new state, together.
