@@ -151,6 +151,7 @@ func (h *Handler) consoleRoutes(app *fiber.App) {
 	app.Post("/apps/:app/api-keys", with(signedIn, h.createAPIKey)...)
 	app.Post("/apps/:app/api-keys/:key/revoke", with(signedIn, h.revokeAPIKey)...)
 	app.Get("/apps/:app/connect", with(signedIn, h.connectBuilder)...)
+	app.Get("/apps/:app/analytics", with(signedIn, h.analyticsPage)...)
 	app.Get("/apps/:app/simulator", with(signedIn, h.simulatorPage)...)
 	app.Post("/apps/:app/simulator", with(signedIn, h.createSimulatedVehicle)...)
 	app.Get("/apps/:app/simulator/:vehicle", with(signedIn, h.simulatorVehiclePage)...)

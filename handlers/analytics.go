@@ -1,0 +1,142 @@
+package handlers
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"keyfob/models"
+)
+
+// analyticsFilter reads the page's filters from the URL, so a view can be shared by its link.
+func analyticsFilter(c *fiber.Ctx) (models.AnalyticsFilter, error) {
+	r, err := models.ParseDateRange(c.Query("from"), c.Query("to"), time.Now().UTC())
+	f := models.AnalyticsFilter{Range: r, Owner: c.Query("owner"), Make: c.Query("make"), Mode: c.Query("mode"),
+		IncludeSandbox: c.Query("include_sandbox") == "true"}
+	return f, err
+}
+
+// headline is one figure with its change against the previous period.
+type headline struct {
+	Label, Value, Change string
+	Up                   bool
+}
+
+// bar is one horizontal bar of a ranked chart (percent of the largest).
+type bar struct {
+	Label   string
+	Value   int
+	Percent float64
+	Note    string
+}
+
+// column is one day of the daily chart, in SVG units (viewBox 0 0 1000 200).
+type column struct {
+	Day                                    string
+	Started, Completed                     int
+	X, W, StartedY, StartedH, DoneY, DoneH float64
+}
+
+func (h *Handler) analyticsPage(c *fiber.Ctx) error {
+	cc, d, err := h.consoleApp(c, models.ActionReadAnalytics)
+	if err != nil {
+		return err
+	}
+	f, rangeErr := analyticsFilter(c)
+	if rangeErr != nil {
+		f.Range = models.LastDays(30, time.Now().UTC())
+	}
+	now, err := models.FunnelFor(h.DB, cc.Org.ID, d.ID, f)
+	if err != nil {
+		return err
+	}
+	prev := f
+	prev.Range = models.PreviousPeriod(f.Range)
+	before, err := models.FunnelFor(h.DB, cc.Org.ID, d.ID, prev)
+	if err != nil {
+		return err
+	}
+	return h.render(c, "console/app_analytics", h.appData(d, "analytics", fiber.Map{
+		"Filter": f, "From": f.Range.From.Format(time.DateOnly), "To": f.Range.To.Format(time.DateOnly),
+		"RangeError": models.FieldErrors(rangeErr), "Funnel": now, "Headlines": headlines(now, before),
+		"Steps": funnelBars(now), "Errors": errorBars(now), "ByMake": makeBars(now), "Daily": dailyColumns(now),
+		"Makes": models.Makes}))
+}
+
+func headlines(now, before models.Funnel) []headline {
+	out := []headline{
+		{Label: "Sessions started", Value: fmt.Sprint(now.Started)},
+		{Label: "Completed", Value: fmt.Sprint(now.Completed)},
+		{Label: "Conversion", Value: fmt.Sprintf("%.1f %%", now.ConversionRate*100)},
+		{Label: "Median time to connect", Value: fmt.Sprintf("%.0f s", now.MedianSecondsToComplete)},
+	}
+	pairs := [][2]float64{{float64(before.Started), float64(now.Started)}, {float64(before.Completed), float64(now.Completed)},
+		{before.ConversionRate, now.ConversionRate}, {before.MedianSecondsToComplete, now.MedianSecondsToComplete}}
+	for i, p := range pairs {
+		if change, ok := models.Change(p[0], p[1]); ok {
+			out[i].Change, out[i].Up = fmt.Sprintf("%+.0f %% vs previous period", change*100), change >= 0
+		} else {
+			out[i].Change = "no data in the previous period"
+		}
+	}
+	return out
+}
+
+func percentOf(v, max int) float64 {
+	if max == 0 {
+		return 0
+	}
+	return float64(v) * 100 / float64(max)
+}
+
+func funnelBars(f models.Funnel) []bar {
+	var out []bar
+	for i, s := range f.Steps {
+		b := bar{Label: s.Step, Value: s.Sessions, Percent: percentOf(s.Sessions, f.Started)}
+		if i > 0 {
+			b.Note = fmt.Sprintf("%.0f %% drop-off", s.DropOffRate*100)
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+func errorBars(f models.Funnel) []bar {
+	var out []bar
+	for _, e := range f.Errors {
+		out = append(out, bar{Label: e.Code, Value: e.Count, Percent: percentOf(e.Count, f.Errors[0].Count)})
+	}
+	return out
+}
+
+func makeBars(f models.Funnel) []bar {
+	var out []bar
+	for _, m := range f.ByMake {
+		label := m.Make
+		if label == "" {
+			label = "(before brand select)"
+		}
+		out = append(out, bar{Label: label, Value: m.Started, Percent: percentOf(m.Started, f.ByMake[0].Started),
+			Note: fmt.Sprintf("%d completed", m.Completed)})
+	}
+	return out
+}
+
+// dailyColumns lays the daily series out as SVG bars: started (light) behind completed (dark).
+func dailyColumns(f models.Funnel) []column {
+	peak := 1
+	for _, d := range f.Daily {
+		peak = max(peak, d.Started)
+	}
+	n := float64(max(len(f.Daily), 1))
+	out := make([]column, 0, len(f.Daily))
+	for i, d := range f.Daily {
+		w := 1000 / n
+		sh := float64(d.Started) * 190 / float64(peak)
+		dh := float64(d.Completed) * 190 / float64(peak)
+		out = append(out, column{Day: d.Day, Started: d.Started, Completed: d.Completed, X: float64(i)*w + w*0.1, W: w * 0.8,
+			StartedY: 200 - sh, StartedH: sh, DoneY: 200 - dh, DoneH: dh})
+	}
+	return out
+}

@@ -1,0 +1,60 @@
+package handlers
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"keyfob/models"
+)
+
+func TestAnalyticsPageShowsFiguresChartsAndEmptyState(t *testing.T) {
+	s := newTestServer(t)
+	a := s.signup("am@example.com", "Accounts")
+	appID := s.createApp(a, "Measured")["id"].(string)
+	analyst := s.member(a, "analyst@example.com", models.RoleAnalyst)
+	b := s.signedIn(analyst)
+	b.post("/orgs/switch", url.Values{"org_id": {a.OrgID}})
+	resp, body := b.get("/apps/" + appID + "/analytics")
+	wantStatus(t, resp, body, http.StatusOK)
+	if !strings.Contains(body, "No Connect sessions in this period") || !strings.Contains(body, "/apps/"+appID+"/connect") {
+		t.Fatalf("the empty state explains how to get data: %s", body)
+	}
+
+	at := time.Now().UTC().Add(-time.Hour)
+	sessions := map[string][]string{
+		"00000000-0000-4000-8000-00000000000a": {"launched", "brand_selected", "signed_in", "vehicles_selected", "permissions_approved", "completed"},
+		"00000000-0000-4000-8000-00000000000b": {"launched", "brand_selected", "error"},
+	}
+	for session, steps := range sessions {
+		for j, step := range steps {
+			e := models.SessionEvent{ID: models.OwnerUserID(session, step), SessionID: session, AppID: appID, Owner: "owner-1",
+				Step: step, Make: "TESLA", Mode: "test", OccurredAt: at.Add(time.Duration(j) * time.Second)}
+			if step == "error" {
+				e.ErrorCode = "vehicle_incompatible"
+			}
+			if err := s.db.Transaction(func(tx *gorm.DB) error { _, err := models.RecordEvent(tx, e, false); return err }); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	resp, body = b.get("/apps/" + appID + "/analytics")
+	wantStatus(t, resp, body, http.StatusOK)
+	for _, want := range []string{"Sessions started", "50.0 %", "vehicle_incompatible", `<svg class="daily"`, "drop-off", "TESLA"} {
+		if !strings.Contains(body, want) {
+			t.Fatalf("analytics page lacks %q: %s", want, body)
+		}
+	}
+	resp, body = b.get("/apps/" + appID + "/analytics?from=nonsense")
+	wantStatus(t, resp, body, http.StatusOK)
+	if !strings.Contains(body, "Showing the last 30 days instead") {
+		t.Fatal("a bad date is explained")
+	}
+	other := s.signedIn(s.signup("x@example.com", "X"))
+	resp, body = other.get("/apps/" + appID + "/analytics")
+	wantStatus(t, resp, body, http.StatusNotFound)
+}
