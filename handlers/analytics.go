@@ -140,3 +140,36 @@ func dailyColumns(f models.Funnel) []column {
 	}
 	return out
 }
+
+// appFigures is one app's row on the organisation overview.
+type appFigures struct {
+	App     models.App
+	Funnel  models.Funnel
+	Percent float64 // conversion as a bar
+}
+
+// orgAnalyticsPage is the organisation overview: each app's headline figures side by side.
+func (h *Handler) orgAnalyticsPage(c *fiber.Ctx) error {
+	cc, err := h.consoleOrg(c, models.ActionReadAnalytics)
+	if err != nil {
+		return err
+	}
+	f, rangeErr := analyticsFilter(c)
+	if rangeErr != nil {
+		f.Range = models.LastDays(30, time.Now().UTC())
+	}
+	apps, err := models.ListApps(h.DB, cc.Org.ID)
+	if err != nil {
+		return err
+	}
+	rows := make([]appFigures, 0, len(apps))
+	for _, app := range apps {
+		funnel, err := models.FunnelFor(h.DB, cc.Org.ID, app.ID, f)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, appFigures{App: app, Funnel: funnel, Percent: funnel.ConversionRate * 100})
+	}
+	return h.render(c, "console/org_analytics", fiber.Map{"Title": "Analytics", "Active": "analytics", "Rows": rows,
+		"Filter": f, "From": f.Range.From.Format(time.DateOnly), "To": f.Range.To.Format(time.DateOnly), "RangeError": models.FieldErrors(rangeErr)})
+}

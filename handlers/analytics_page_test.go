@@ -49,6 +49,11 @@ func TestAnalyticsPageShowsFiguresChartsAndEmptyState(t *testing.T) {
 			t.Fatalf("analytics page lacks %q: %s", want, body)
 		}
 	}
+	resp, body = b.get("/analytics")
+	wantStatus(t, resp, body, http.StatusOK)
+	if !strings.Contains(body, "Measured") || !strings.Contains(body, "50.0 %") {
+		t.Fatalf("the organisation overview lists each app's figures: %s", body)
+	}
 	resp, body = b.get("/apps/" + appID + "/analytics?from=nonsense")
 	wantStatus(t, resp, body, http.StatusOK)
 	if !strings.Contains(body, "Showing the last 30 days instead") {
