@@ -104,6 +104,13 @@ func (h *Handler) apiRoutes(api fiber.Router) {
 	auth.Post("/apps/:app/branding/publish", h.apiPublish)
 	auth.Get("/apps/:app/branding/versions", h.apiVersions)
 	auth.Post("/apps/:app/branding/versions/:version/restore", h.apiRestore)
+	// Each analytics route also answers CSV under a .csv suffix (registered first, so ".csv" is never an owner).
+	auth.Get("/apps/:app/analytics/funnel.csv", h.apiAnalyticsFunnel)
+	auth.Get("/apps/:app/analytics/funnel", h.apiAnalyticsFunnel)
+	auth.Get("/apps/:app/analytics/owners.csv", h.apiAnalyticsOwners)
+	auth.Get("/apps/:app/analytics/owners", h.apiAnalyticsOwners)
+	auth.Get("/apps/:app/analytics/owners/:owner.csv", h.apiAnalyticsOwner)
+	auth.Get("/apps/:app/analytics/owners/:owner", h.apiAnalyticsOwner)
 
 	api.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 }
@@ -133,6 +140,7 @@ func (h *Handler) consoleRoutes(app *fiber.App) {
 	app.Post("/members/:user/role", with(signedIn, h.changeRole)...)
 	app.Post("/members/:user/remove", with(signedIn, h.removeMember)...)
 	app.Get("/audit", with(signedIn, h.auditPage)...)
+	app.Get("/analytics", with(signedIn, h.orgAnalyticsPage)...)
 
 	app.Get("/apps", with(signedIn, h.appsPage)...)
 	app.Get("/apps/new", with(signedIn, h.newAppPage)...)

@@ -32,7 +32,7 @@ func (s *testServer) tenant(email, org string) tenant {
 type ids struct{ org, app, secret, uri, key, user string }
 
 func (v ids) fill(template string) string {
-	return strings.NewReplacer("{org}", v.org, "{app}", v.app, "{secret}", v.secret, "{uri}", v.uri, "{key}", v.key, "{user}", v.user).Replace(template)
+	return strings.NewReplacer("{org}", v.org, "{app}", v.app, "{secret}", v.secret, "{uri}", v.uri, "{key}", v.key, "{user}", v.user, "{owner}", "owner-1").Replace(template)
 }
 
 func (tn tenant) ids() ids {
@@ -66,6 +66,12 @@ var idRoutes = []struct{ method, path, body string }{
 	{"POST", "/api/v1/apps/{app}/branding/publish", ""},
 	{"GET", "/api/v1/apps/{app}/branding/versions", ""},
 	{"POST", "/api/v1/apps/{app}/branding/versions/1/restore", ""},
+	{"GET", "/api/v1/apps/{app}/analytics/funnel", ""},
+	{"GET", "/api/v1/apps/{app}/analytics/funnel.csv", ""},
+	{"GET", "/api/v1/apps/{app}/analytics/owners", ""},
+	{"GET", "/api/v1/apps/{app}/analytics/owners.csv", ""},
+	{"GET", "/api/v1/apps/{app}/analytics/owners/{owner}", ""},
+	{"GET", "/api/v1/apps/{app}/analytics/owners/{owner}.csv", ""},
 }
 
 // rawBody turns a JSON template into a body for s.api ("" means none).
@@ -88,7 +94,7 @@ var volatile = []string{"auth_sessions", "kv_store"}
 func TestTenancyMatrixCoversEveryRoute(t *testing.T) {
 	s := newTestServer(t)
 	covered := map[string]bool{}
-	params := strings.NewReplacer("/1/", "/:version/", "{org}", ":org", "{app}", ":app", "{secret}", ":secret", "{uri}", ":uri", "{key}", ":key", "{user}", ":user")
+	params := strings.NewReplacer("/1/", "/:version/", "{org}", ":org", "{app}", ":app", "{secret}", ":secret", "{uri}", ":uri", "{key}", ":key", "{user}", ":user", "{owner}", ":owner")
 	for _, r := range idRoutes {
 		covered[r.method+" "+params.Replace(r.path)] = true
 	}

@@ -142,7 +142,8 @@ func dimensionScope(q *gorm.DB, f AnalyticsFilter) *gorm.DB {
 	return q
 }
 
-// rollupCells reads funnel_daily and error_daily for f (which has no owner).
+// rollupCells reads funnel_daily and error_daily for f (which has no owner), summing over the rows'
+// shards (and the modes and sandbox flags f leaves open).
 func rollupCells(db *gorm.DB, appID string, f AnalyticsFilter) ([]funnelCell, []ErrorCount, error) {
 	from, to := dayOf(f.Range.From), dayOf(f.Range.To)
 	var cells []funnelCell

@@ -2,6 +2,7 @@ package models
 
 import (
 	"cmp"
+	"crypto/sha256"
 	"time"
 
 	"gorm.io/gorm"
@@ -48,15 +49,29 @@ type sessionSummary struct {
 
 func (sessionSummary) TableName() string { return "session_summaries" }
 
+// rollupShards is how many rows share the count of one (app, day, step, make, mode, sandbox): every
+// Connect launch of an app on a day would otherwise update the same launched row and queue behind its
+// row lock until commit. Readers sum over the shards.
+const rollupShards = 16
+
+// shardOf is the rollup shard of a session: a function of its id alone, so its increments and
+// decrements always land on the same rows and no row ever goes negative.
+func shardOf(sessionID string) int {
+	sum := sha256.Sum256([]byte(sessionID))
+	return int(sum[0]) % rollupShards
+}
+
 // rollupKey is where a session's contributions to funnel_daily and error_daily are counted.
 type rollupKey struct {
 	AppID, Day, Make, Mode string
 	Sandbox                bool
+	Shard                  int
 }
 
+// less orders rollup rows as they are locked: every column of the key, shard included.
 func (k rollupKey) less(o rollupKey) bool {
 	return cmp.Or(cmp.Compare(k.AppID, o.AppID), cmp.Compare(k.Day, o.Day), cmp.Compare(k.Make, o.Make),
-		cmp.Compare(k.Mode, o.Mode), cmp.Compare(boolInt(k.Sandbox), boolInt(o.Sandbox))) < 0
+		cmp.Compare(k.Mode, o.Mode), cmp.Compare(boolInt(k.Sandbox), boolInt(o.Sandbox)), cmp.Compare(k.Shard, o.Shard)) < 0
 }
 
 func boolInt(b bool) int {
@@ -67,12 +82,15 @@ func boolInt(b bool) int {
 }
 
 func (s sessionSummary) key() rollupKey {
-	return rollupKey{AppID: s.AppID, Day: s.Day, Make: s.Make, Mode: s.Mode, Sandbox: s.Sandbox}
+	return rollupKey{AppID: s.AppID, Day: s.Day, Make: s.Make, Mode: s.Mode, Sandbox: s.Sandbox, Shard: shardOf(s.SessionID)}
 }
 
 // RecordEvent stores e and brings the session's summary and the daily rollups up to date, all in tx
 // (the caller's transaction). It is idempotent on e.ID: a duplicate returns inserted=false and changes
 // nothing. Events may arrive in any order; the numbers come out as if they had arrived in order.
+//
+// A session's first event (every Connect launch) costs three statements: the event, its summary
+// inserted whole, and one rollup upsert per step reached. Later events lock the summary and fold into it.
 func RecordEvent(tx *gorm.DB, e SessionEvent, sandbox bool) (inserted bool, err error) {
 	e.OccurredAt = e.OccurredAt.UTC()
 	if e.ReceivedAt.IsZero() {
@@ -82,7 +100,22 @@ func RecordEvent(tx *gorm.DB, e SessionEvent, sandbox bool) (inserted bool, err 
 	if res.Error != nil || res.RowsAffected == 0 {
 		return false, res.Error
 	}
-	before, err := lockSummary(tx, e)
+	// Folding into an empty summary reads nothing (no dimension has a value to disagree with), so the
+	// summary of a first event is known before its row exists; if the row turns out to exist already
+	// (a concurrent insert waits for ours to commit, then sees it), fold into that row instead.
+	empty := sessionSummary{SessionID: e.SessionID, AppID: e.AppID, Day: dayOf(e.OccurredAt), LastEventAt: e.OccurredAt}
+	first, err := foldEvent(tx, empty, e, sandbox)
+	if err != nil {
+		return true, err
+	}
+	res = tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "session_id"}}, DoNothing: true}).Create(&first)
+	if res.Error != nil {
+		return true, res.Error
+	}
+	if res.RowsAffected == 1 {
+		return true, moveContributions(tx, empty, first)
+	}
+	before, err := lockSummary(tx, e.SessionID)
 	if err != nil {
 		return true, err
 	}
@@ -96,19 +129,15 @@ func RecordEvent(tx *gorm.DB, e SessionEvent, sandbox bool) (inserted bool, err 
 	return true, moveContributions(tx, before, after)
 }
 
-// lockSummary returns the session's summary row, creating an empty one (which counts nowhere) first,
-// and holds it FOR UPDATE on PostgreSQL so that concurrent events of one session apply one after another.
-func lockSummary(tx *gorm.DB, e SessionEvent) (sessionSummary, error) {
-	empty := sessionSummary{SessionID: e.SessionID, AppID: e.AppID, Day: dayOf(e.OccurredAt), LastEventAt: e.OccurredAt}
-	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&empty).Error; err != nil {
-		return sessionSummary{}, err
-	}
+// lockSummary returns the session's existing summary row, held FOR UPDATE on PostgreSQL so that
+// concurrent events of one session apply one after another.
+func lockSummary(tx *gorm.DB, sessionID string) (sessionSummary, error) {
 	q := tx
 	if IsPostgres(tx) {
 		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
 	}
 	var s sessionSummary
-	err := q.Where("session_id = ?", e.SessionID).Take(&s).Error
+	err := q.Where("session_id = ?", sessionID).Take(&s).Error
 	return s, err
 }
 
@@ -234,18 +263,18 @@ func addContributions(tx *gorm.DB, k rollupKey, mask int64, errorCode string, de
 		if mask&(1<<i) == 0 {
 			continue
 		}
-		if err := tx.Exec(`INSERT INTO funnel_daily (app_id, day, step, make, mode, sandbox, sessions)
-			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (app_id, day, step, make, mode, sandbox)
+		if err := tx.Exec(`INSERT INTO funnel_daily (app_id, day, step, make, mode, sandbox, shard, sessions)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (app_id, day, step, make, mode, sandbox, shard)
 			DO UPDATE SET sessions = funnel_daily.sessions + excluded.sessions`,
-			k.AppID, k.Day, step, k.Make, k.Mode, k.Sandbox, delta).Error; err != nil {
+			k.AppID, k.Day, step, k.Make, k.Mode, k.Sandbox, k.Shard, delta).Error; err != nil {
 			return err
 		}
 	}
 	if errorCode == "" {
 		return nil
 	}
-	return tx.Exec(`INSERT INTO error_daily (app_id, day, error_code, make, mode, sandbox, sessions)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (app_id, day, error_code, make, mode, sandbox)
+	return tx.Exec(`INSERT INTO error_daily (app_id, day, error_code, make, mode, sandbox, shard, sessions)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (app_id, day, error_code, make, mode, sandbox, shard)
 		DO UPDATE SET sessions = error_daily.sessions + excluded.sessions`,
-		k.AppID, k.Day, errorCode, k.Make, k.Mode, k.Sandbox, delta).Error
+		k.AppID, k.Day, errorCode, k.Make, k.Mode, k.Sandbox, k.Shard, delta).Error
 }

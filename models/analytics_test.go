@@ -1,10 +1,12 @@
 package models_test
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -252,5 +254,94 @@ func TestAnalyticsTenantIsolation(t *testing.T) {
 	var verr *models.ValidationError
 	if _, err := models.FunnelFor(env.db, env.acc.Org.ID, env.app.ID, models.AnalyticsFilter{Range: models.DateRange{From: day0, To: day0.AddDate(0, 0, -1)}}); !errors.As(err, &verr) {
 		t.Errorf("reversed range: err = %v, want a ValidationError", err)
+	}
+}
+
+func TestAnalyticsRollupShardsSumExactly(t *testing.T) {
+	env := newAnalyticsEnv(t)
+	start := day0.Add(9 * time.Hour)
+	var specs []sessionSpec
+	wantShard := map[int]int{} // launched sessions per shard, computed here from the rule
+	completed, errored, tesla := 0, 0, 0
+	for i := range 120 {
+		s := sessionSpec{id: fmt.Sprintf("shard-%03d", i), owner: fmt.Sprintf("o%d", i%7), mode: "test",
+			start: start.Add(time.Duration(i) * time.Minute)}
+		mk := testMakes[i%len(testMakes)]
+		switch i % 4 {
+		case 0, 1:
+			// The make arrives after the launch: the session's counts move from make '' to mk.
+			s.events = fullPath(mk, 90*time.Second)
+			completed++
+		case 2:
+			s.events = []ev{{step: "launched", make: mk}, {step: "brand_selected", at: time.Second, make: mk},
+				{step: "error", at: 9 * time.Second, make: mk, code: "no_vehicles"}}
+			errored++
+		case 3:
+			s.events = []ev{{step: "launched"}, {step: "exited", at: 3 * time.Second, code: "user_manually_returned_to_application"}}
+			mk = ""
+		}
+		if mk == "TESLA" {
+			tesla++
+		}
+		specs = append(specs, s)
+		sum := sha256.Sum256([]byte(s.id))
+		wantShard[int(sum[0])%16]++
+	}
+	// Deliver each session's events latest first, so every moved session also decrements rows.
+	var events []models.SessionEvent
+	for _, s := range specs {
+		evs := sessionEvents(env.app.ID, s)
+		slices.Reverse(evs)
+		events = append(events, evs...)
+	}
+	recordAll(t, env.db, events, nil)
+
+	var perShard []struct{ Shard, Sessions int }
+	if err := env.db.Table("funnel_daily").Select("shard, SUM(sessions) AS sessions").
+		Where("app_id = ? AND step = ?", env.app.ID, "launched").Group("shard").Having("SUM(sessions) > 0").
+		Scan(&perShard).Error; err != nil {
+		t.Fatal(err)
+	}
+	got := map[int]int{}
+	for _, r := range perShard {
+		got[r.Shard] = r.Sessions
+	}
+	if !reflect.DeepEqual(got, wantShard) {
+		t.Errorf("launched sessions per shard = %v, want %v", got, wantShard)
+	}
+	if len(got) < 8 {
+		t.Errorf("120 sessions used only %d shards", len(got))
+	}
+	for _, table := range []string{"funnel_daily", "error_daily"} {
+		if n := countRows(t, env.db, table, "sessions < 0"); n != 0 {
+			t.Errorf("%s has %d negative rows", table, n)
+		}
+	}
+
+	f := env.funnel(t, models.AnalyticsFilter{Range: days(0, 1)})
+	if f.Started != 120 || f.Completed != completed || f.ConversionRate != float64(completed)/120 ||
+		!reflect.DeepEqual(f.Steps, steps(120, completed+errored, completed, completed, completed, completed)) {
+		t.Errorf("funnel %+v", f)
+	}
+	if want := []models.ErrorCount{{Code: "no_vehicles", Count: errored}}; !reflect.DeepEqual(f.Errors, want) {
+		t.Errorf("errors %+v, want %+v", f.Errors, want)
+	}
+	if len(f.Daily) != 1 || f.Daily[0].Started != 120 || f.Daily[0].Completed != completed {
+		t.Errorf("daily %+v", f.Daily)
+	}
+	if m := env.funnel(t, models.AnalyticsFilter{Range: days(0, 1), Make: "TESLA"}); m.Started != tesla {
+		t.Errorf("TESLA started %d, want %d", m.Started, tesla)
+	}
+	// The per-owner path reads summaries, not rollups: it must agree with the rollups for an owner's share.
+	specsOf := func(owner string) (n int) {
+		for _, s := range specs {
+			if s.owner == owner {
+				n++
+			}
+		}
+		return n
+	}
+	if o := env.funnel(t, models.AnalyticsFilter{Range: days(0, 1), Owner: "o3"}); o.Started != specsOf("o3") {
+		t.Errorf("owner o3 started %d, want %d", o.Started, specsOf("o3"))
 	}
 }

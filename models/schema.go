@@ -296,8 +296,9 @@ CREATE TABLE funnel_daily (
 	make TEXT NOT NULL DEFAULT '',
 	mode TEXT NOT NULL DEFAULT '',
 	sandbox {bool} NOT NULL DEFAULT FALSE,
+	shard INTEGER NOT NULL DEFAULT 0,
 	sessions INTEGER NOT NULL DEFAULT 0,
-	PRIMARY KEY (app_id, day, step, make, mode, sandbox)
+	PRIMARY KEY (app_id, day, step, make, mode, sandbox, shard)
 );
 CREATE TABLE error_daily (
 	app_id TEXT NOT NULL,
@@ -306,7 +307,8 @@ CREATE TABLE error_daily (
 	make TEXT NOT NULL DEFAULT '',
 	mode TEXT NOT NULL DEFAULT '',
 	sandbox {bool} NOT NULL DEFAULT FALSE,
+	shard INTEGER NOT NULL DEFAULT 0,
 	sessions INTEGER NOT NULL DEFAULT 0,
-	PRIMARY KEY (app_id, day, error_code, make, mode, sandbox)
+	PRIMARY KEY (app_id, day, error_code, make, mode, sandbox, shard)
 )`},
 }

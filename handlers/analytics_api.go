@@ -1,0 +1,293 @@
+package handlers
+
+import (
+	"encoding/csv"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"keyfob/models"
+)
+
+// JSON shapes of api.md §Analytics.
+
+type funnelStepJSON struct {
+	Step        string  `json:"step"`
+	Sessions    int     `json:"sessions"`
+	DropOffRate float64 `json:"drop_off_rate"`
+}
+
+type errorCountJSON struct {
+	Code  string `json:"code"`
+	Count int    `json:"count"`
+}
+
+type makeCountJSON struct {
+	Make      string `json:"make"`
+	Started   int    `json:"started"`
+	Completed int    `json:"completed"`
+}
+
+type dayCountJSON struct {
+	Day       string `json:"day"`
+	Started   int    `json:"started"`
+	Completed int    `json:"completed"`
+}
+
+type funnelJSON struct {
+	SessionsStarted         int              `json:"sessions_started"`
+	SessionsCompleted       int              `json:"sessions_completed"`
+	ConversionRate          float64          `json:"conversion_rate"`
+	MedianSecondsToComplete float64          `json:"median_seconds_to_complete"`
+	Steps                   []funnelStepJSON `json:"steps"`
+	Errors                  []errorCountJSON `json:"errors"`
+	ByMake                  []makeCountJSON  `json:"by_make"`
+	Daily                   []dayCountJSON   `json:"daily"`
+}
+
+type ownerJSON struct {
+	Owner          string  `json:"owner"`
+	Sessions       int     `json:"sessions"`
+	Completed      int     `json:"completed"`
+	ConversionRate float64 `json:"conversion_rate"`
+	LastSeenAt     string  `json:"last_seen_at"`
+	LastOutcome    string  `json:"last_outcome"`
+}
+
+type timelineEventJSON struct {
+	Step  string `json:"step"`
+	At    string `json:"at"`
+	Make  string `json:"make"`
+	Error string `json:"error"`
+}
+
+type timelineSessionJSON struct {
+	SessionID string              `json:"session_id"`
+	StartedAt string              `json:"started_at"`
+	Outcome   string              `json:"outcome"`
+	Events    []timelineEventJSON `json:"events"`
+}
+
+type ownerTimelineJSON struct {
+	Owner          string                `json:"owner"`
+	Sessions       int                   `json:"sessions"`
+	Completed      int                   `json:"completed"`
+	ConversionRate float64               `json:"conversion_rate"`
+	Timeline       []timelineSessionJSON `json:"timeline"`
+}
+
+func toFunnelJSON(f models.Funnel) funnelJSON {
+	out := funnelJSON{SessionsStarted: f.Started, SessionsCompleted: f.Completed, ConversionRate: f.ConversionRate,
+		MedianSecondsToComplete: f.MedianSecondsToComplete, Steps: []funnelStepJSON{}, Errors: []errorCountJSON{},
+		ByMake: []makeCountJSON{}, Daily: []dayCountJSON{}}
+	for _, s := range f.Steps {
+		out.Steps = append(out.Steps, funnelStepJSON{s.Step, s.Sessions, s.DropOffRate})
+	}
+	for _, e := range f.Errors {
+		out.Errors = append(out.Errors, errorCountJSON{e.Code, e.Count})
+	}
+	for _, m := range f.ByMake {
+		out.ByMake = append(out.ByMake, makeCountJSON{m.Make, m.Started, m.Completed})
+	}
+	for _, d := range f.Daily {
+		out.Daily = append(out.Daily, dayCountJSON{d.Day, d.Started, d.Completed})
+	}
+	return out
+}
+
+func toOwnerJSON(r models.OwnerRow) ownerJSON {
+	return ownerJSON{Owner: r.Owner, Sessions: r.Sessions, Completed: r.Completed, ConversionRate: r.ConversionRate,
+		LastSeenAt: rfc3339(r.LastSeenAt), LastOutcome: r.LastOutcome}
+}
+
+func toTimelineJSON(r models.OwnerRow, sessions []models.TimelineSession) ownerTimelineJSON {
+	out := ownerTimelineJSON{Owner: r.Owner, Sessions: r.Sessions, Completed: r.Completed, ConversionRate: r.ConversionRate,
+		Timeline: []timelineSessionJSON{}}
+	for _, s := range sessions {
+		ts := timelineSessionJSON{SessionID: s.SessionID, StartedAt: rfc3339(s.StartedAt), Outcome: s.Outcome, Events: []timelineEventJSON{}}
+		for _, e := range s.Events {
+			ts.Events = append(ts.Events, timelineEventJSON{Step: e.Step, At: rfc3339(e.At), Make: e.Make, Error: e.Error})
+		}
+		out.Timeline = append(out.Timeline, ts)
+	}
+	return out
+}
+
+// analyticsRequest is the app named in the path (checked for the caller's role) and the filter of the query.
+func (h *Handler) analyticsRequest(c *fiber.Ctx) (models.App, models.AnalyticsFilter, error) {
+	app, _, err := h.apiApp(c, models.ActionReadAnalytics)
+	if err != nil {
+		return app, models.AnalyticsFilter{}, err
+	}
+	// The console pages read the same parameters the same way (analytics.go).
+	f, err := analyticsFilter(c)
+	return app, f, err
+}
+
+func (h *Handler) apiAnalyticsFunnel(c *fiber.Ctx) error {
+	app, f, err := h.analyticsRequest(c)
+	if err != nil {
+		return err
+	}
+	funnel, err := models.FunnelFor(h.DB, app.OrgID, app.ID, f)
+	if err != nil {
+		return err
+	}
+	if !wantsCSV(c) {
+		return c.JSON(toFunnelJSON(funnel))
+	}
+	rows := [][]string{{"section", "name", "value", "drop_off_rate"},
+		{"headline", "sessions_started", itoa(funnel.Started), ""},
+		{"headline", "sessions_completed", itoa(funnel.Completed), ""},
+		{"headline", "conversion_rate", ftoa(funnel.ConversionRate), ""},
+		{"headline", "median_seconds_to_complete", ftoa(funnel.MedianSecondsToComplete), ""}}
+	for _, s := range funnel.Steps {
+		rows = append(rows, []string{"step", s.Step, itoa(s.Sessions), ftoa(s.DropOffRate)})
+	}
+	for _, e := range funnel.Errors {
+		rows = append(rows, []string{"error", e.Code, itoa(e.Count), ""})
+	}
+	for _, m := range funnel.ByMake {
+		rows = append(rows, []string{"make_started", m.Make, itoa(m.Started), ""}, []string{"make_completed", m.Make, itoa(m.Completed), ""})
+	}
+	for _, d := range funnel.Daily {
+		rows = append(rows, []string{"day_started", d.Day, itoa(d.Started), ""}, []string{"day_completed", d.Day, itoa(d.Completed), ""})
+	}
+	return sendCSV(c, csvName("funnel", app.ID, f), rows)
+}
+
+// maxOwnersCSV bounds an owners export, which pages through the whole list in one response.
+const maxOwnersCSV = 100_000
+
+func (h *Handler) apiAnalyticsOwners(c *fiber.Ctx) error {
+	app, f, err := h.analyticsRequest(c)
+	if err != nil {
+		return err
+	}
+	sort := c.Query("sort")
+	if wantsCSV(c) {
+		return h.ownersCSV(c, app, f, sort)
+	}
+	limit := 0
+	if raw := c.Query("limit"); raw != "" {
+		if limit, err = strconv.Atoi(raw); err != nil || limit < 1 {
+			return models.Invalid("limit", "invalid_limit", "Use a limit from 1 to 500.")
+		}
+	}
+	owners, next, err := models.OwnersFor(h.DB, app.OrgID, app.ID, f, sort, limit, c.Query("cursor"))
+	if err != nil {
+		return err
+	}
+	out := make([]ownerJSON, 0, len(owners))
+	for _, o := range owners {
+		out = append(out, toOwnerJSON(o))
+	}
+	var nextCursor *string
+	if next != "" {
+		nextCursor = &next
+	}
+	return c.JSON(fiber.Map{"owners": out, "next_cursor": nextCursor})
+}
+
+// ownersCSV exports every owner under f in the requested order (limit and cursor are for pages, not exports).
+func (h *Handler) ownersCSV(c *fiber.Ctx, app models.App, f models.AnalyticsFilter, sort string) error {
+	rows := [][]string{{"owner", "sessions", "completed", "conversion_rate", "last_seen_at", "last_outcome"}}
+	cursor := ""
+	for len(rows) <= maxOwnersCSV {
+		owners, next, err := models.OwnersFor(h.DB, app.OrgID, app.ID, f, sort, 500, cursor)
+		if err != nil {
+			return err
+		}
+		for _, o := range owners {
+			rows = append(rows, []string{o.Owner, itoa(o.Sessions), itoa(o.Completed), ftoa(o.ConversionRate),
+				rfc3339(o.LastSeenAt), o.LastOutcome})
+		}
+		if cursor = next; cursor == "" {
+			break
+		}
+	}
+	return sendCSV(c, csvName("owners", app.ID, f), rows)
+}
+
+func (h *Handler) apiAnalyticsOwner(c *fiber.Ctx) error {
+	app, f, err := h.analyticsRequest(c)
+	if err != nil {
+		return err
+	}
+	owner, err := url.PathUnescape(c.Params("owner"))
+	if err != nil {
+		return models.ErrNotFound
+	}
+	row, sessions, err := models.OwnerTimeline(h.DB, app.OrgID, app.ID, owner, f)
+	if err != nil {
+		return err
+	}
+	if !wantsCSV(c) {
+		return c.JSON(toTimelineJSON(row, sessions))
+	}
+	rows := [][]string{{"owner", "session_id", "started_at", "outcome", "step", "at", "make", "error"}}
+	for _, s := range sessions {
+		for _, e := range s.Events {
+			rows = append(rows, []string{row.Owner, s.SessionID, rfc3339(s.StartedAt), s.Outcome, e.Step, rfc3339(e.At), e.Make, e.Error})
+		}
+	}
+	return sendCSV(c, csvName("owner-"+fileSafe(owner), app.ID, f), rows)
+}
+
+// wantsCSV reports whether the path asked for CSV with a .csv suffix.
+func wantsCSV(c *fiber.Ctx) bool { return strings.HasSuffix(c.Path(), ".csv") }
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func ftoa(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
+
+// csvName is the download's file name: what, which app, which days.
+func csvName(what, appID string, f models.AnalyticsFilter) string {
+	return fmt.Sprintf("keyfob-%s-%s-%s-%s.csv", what, appID, f.Range.From.UTC().Format(time.DateOnly), f.Range.To.UTC().Format(time.DateOnly))
+}
+
+var unsafeFileChars = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
+
+// fileSafe keeps a client-chosen name out of the Content-Disposition header's syntax.
+func fileSafe(s string) string {
+	s = unsafeFileChars.ReplaceAllString(s, "_")
+	if len(s) > 40 {
+		s = s[:40]
+	}
+	return s
+}
+
+// plainNumber is a number as this API writes it: never a formula, even with a minus sign.
+var plainNumber = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
+
+// csvCell neutralises a cell a spreadsheet would run as a formula (OWASP "CSV injection"): owner ids,
+// makes and error codes come from clients.
+func csvCell(s string) string {
+	if s == "" || plainNumber.MatchString(s) || !strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return s
+	}
+	return "'" + s
+}
+
+// sendCSV answers rows (the first is the header) as a CSV download named name.
+func sendCSV(c *fiber.Ctx, name string, rows [][]string) error {
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+name+`"`)
+	w := csv.NewWriter(c.Response().BodyWriter())
+	for _, row := range rows {
+		cells := make([]string, len(row))
+		for i, cell := range row {
+			cells[i] = csvCell(cell)
+		}
+		if err := w.Write(cells); err != nil {
+			return err
+		}
+	}
+	w.Flush()
+	return w.Error()
+}

@@ -1,0 +1,280 @@
+package models
+
+import (
+	"encoding/base64"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// OwnerRow is one owner's sessions under an analytics filter.
+type OwnerRow struct {
+	Owner          string
+	Sessions       int
+	Completed      int
+	ConversionRate float64
+	LastSeenAt     time.Time
+	LastOutcome    string
+}
+
+// TimelineSession is one of an owner's sessions with its events in the order they happened.
+type TimelineSession struct {
+	SessionID string
+	StartedAt time.Time
+	Outcome   string
+	Events    []TimelineEvent
+}
+
+// TimelineEvent is one step of a session in an owner's timeline.
+type TimelineEvent struct {
+	Step  string
+	At    time.Time
+	Make  string
+	Error string
+}
+
+// OutcomeInProgress is the outcome shown for a session that has not completed, failed or exited.
+const OutcomeInProgress = "in_progress"
+
+// Owner sorts: the owners list is ordered by one of these, newest activity first by default.
+const (
+	OwnerSortLastSeen   = "last_seen"
+	OwnerSortSessions   = "sessions"
+	OwnerSortConversion = "conversion"
+	OwnerSortOwner      = "owner"
+)
+
+// ownerOrders are the ORDER BY clauses of the sorts; the owner breaks ties so that pages never overlap.
+var ownerOrders = map[string]string{
+	OwnerSortLastSeen:   "last_event_at DESC, owner",
+	OwnerSortSessions:   "sessions DESC, owner",
+	OwnerSortConversion: "completed * 1.0 / sessions DESC, sessions DESC, owner",
+	OwnerSortOwner:      "owner",
+}
+
+const (
+	defaultOwnersLimit = 50
+	maxOwnersLimit     = 500
+	// maxTimelineSessions bounds a timeline to a page: an owner's most recent sessions.
+	maxTimelineSessions = 500
+)
+
+// ownerAggregate is the row the owners query returns: the owner's latest session with the owner's totals.
+type ownerAggregate struct {
+	Owner       string
+	Sessions    int
+	Completed   int
+	LastEventAt time.Time
+	Outcome     string
+}
+
+func (a ownerAggregate) row() OwnerRow {
+	return OwnerRow{Owner: a.Owner, Sessions: a.Sessions, Completed: a.Completed,
+		ConversionRate: ratio(a.Completed, a.Sessions), LastSeenAt: a.LastEventAt.UTC(), LastOutcome: outcomeName(a.Outcome)}
+}
+
+// outcomeName is how an outcome is shown: a session with none yet is in progress.
+func outcomeName(outcome string) string {
+	if outcome == "" {
+		return OutcomeInProgress
+	}
+	return outcome
+}
+
+// OwnersFor lists the owners of one of the organisation's apps with their sessions under f, from the
+// session summaries only. f.Owner is a case-insensitive substring search. sort is one of the
+// OwnerSort names ("" means last_seen); limit defaults to 50 and is at most 500; cursor is the
+// opaque next cursor of the previous page ("" for the first), and the returned cursor is "" on the last page.
+func OwnersFor(db *gorm.DB, orgID, appID string, f AnalyticsFilter, sort string, limit int, cursor string) ([]OwnerRow, string, error) {
+	if _, err := FindApp(db, orgID, appID); err != nil {
+		return nil, "", err
+	}
+	if err := checkRange(f.Range); err != nil {
+		return nil, "", err
+	}
+	if sort == "" {
+		sort = OwnerSortLastSeen
+	}
+	order, ok := ownerOrders[sort]
+	if !ok {
+		return nil, "", Invalid("sort", "invalid_sort", "Sort by last_seen, sessions, conversion or owner.")
+	}
+	if limit <= 0 {
+		limit = defaultOwnersLimit
+	}
+	limit = min(limit, maxOwnersLimit)
+	offset, err := decodeOwnersCursor(cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	inner := ownerSummaryScope(db, appID, f)
+	if f.Owner != "" {
+		inner = inner.Where(`LOWER(owner) LIKE ? ESCAPE '\'`, "%"+escapeLike(strings.ToLower(f.Owner))+"%")
+	}
+	var rows []ownerAggregate
+	err = ownersQuery(db, inner).Order(order).Limit(limit + 1).Offset(offset).Scan(&rows).Error
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(rows) > limit {
+		rows = rows[:limit]
+		next = encodeOwnersCursor(offset + limit)
+	}
+	out := make([]OwnerRow, len(rows))
+	for i, r := range rows {
+		out[i] = r.row()
+	}
+	return out, next, nil
+}
+
+// ownerSummaryScope selects an app's session summaries under f's range, make, mode and sandbox parts
+// (not its owner, which each caller applies its own way). Sessions without an owner are nobody's.
+func ownerSummaryScope(db *gorm.DB, appID string, f AnalyticsFilter) *gorm.DB {
+	q := db.Table("session_summaries").Where("app_id = ? AND day BETWEEN ? AND ? AND owner <> ''",
+		appID, dayOf(f.Range.From), dayOf(f.Range.To))
+	return dimensionScope(q, f)
+}
+
+// ownersQuery groups the summaries of inner by owner. Window functions keep each owner's latest
+// session beside the totals, so the last outcome comes from the same scan, and the times stay plain
+// columns (SQLite returns an aggregate of a timestamp as text).
+func ownersQuery(db *gorm.DB, inner *gorm.DB) *gorm.DB {
+	inner = inner.Select(`owner, outcome, last_event_at,
+		ROW_NUMBER() OVER (PARTITION BY owner ORDER BY last_event_at DESC, session_id DESC) AS latest,
+		COUNT(*) OVER (PARTITION BY owner) AS sessions,
+		SUM(CASE WHEN outcome = ? THEN 1 ELSE 0 END) OVER (PARTITION BY owner) AS completed`, StepCompleted)
+	return db.Table("(?) AS owner_sessions", inner).
+		Select("owner, sessions, completed, last_event_at, outcome").Where("latest = 1")
+}
+
+// checkRange refuses a range that ends before it starts or is longer than the analytics allow,
+// with the same fields and codes as FunnelFor.
+func checkRange(r DateRange) error {
+	if r.From.IsZero() || r.To.IsZero() || r.To.Before(r.From) {
+		return Invalid("to", "invalid_range", "Choose a range whose end is not before its start.")
+	}
+	if len(r.days()) > maxAnalyticsDays {
+		return Invalid("from", "range_too_long", "Choose a range of at most 1000 days.")
+	}
+	return nil
+}
+
+// The owners cursor is an offset into the sorted list, encoded so that clients treat it as opaque.
+const ownersCursorPrefix = "o1:"
+
+func encodeOwnersCursor(offset int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(ownersCursorPrefix + strconv.Itoa(offset)))
+}
+
+func decodeOwnersCursor(cursor string) (int, error) {
+	if cursor == "" {
+		return 0, nil
+	}
+	bad := Invalid("cursor", "invalid_cursor", "Use the next_cursor of the previous page, unchanged.")
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil || !strings.HasPrefix(string(raw), ownersCursorPrefix) {
+		return 0, bad
+	}
+	offset, err := strconv.Atoi(strings.TrimPrefix(string(raw), ownersCursorPrefix))
+	if err != nil || offset < 0 {
+		return 0, bad
+	}
+	return offset, nil
+}
+
+// timelineSummary is the part of a session summary a timeline shows.
+type timelineSummary struct {
+	SessionID   string
+	Outcome     string
+	StartedAt   *time.Time
+	LastEventAt time.Time
+}
+
+// OwnerTimeline is one owner's totals under f and their sessions (at most the 500 most recent),
+// newest first, each with its events in order. f.Owner is ignored: owner is matched exactly. An owner
+// the app has never seen is ErrNotFound; a known owner with no sessions under f has an empty timeline.
+func OwnerTimeline(db *gorm.DB, orgID, appID, owner string, f AnalyticsFilter) (OwnerRow, []TimelineSession, error) {
+	if _, err := FindApp(db, orgID, appID); err != nil {
+		return OwnerRow{}, nil, err
+	}
+	if err := checkRange(f.Range); err != nil {
+		return OwnerRow{}, nil, err
+	}
+	if owner == "" {
+		return OwnerRow{}, nil, ErrNotFound
+	}
+	var agg []ownerAggregate
+	if err := ownersQuery(db, ownerSummaryScope(db, appID, f).Where("owner = ?", owner)).Scan(&agg).Error; err != nil {
+		return OwnerRow{}, nil, err
+	}
+	if len(agg) == 0 {
+		return emptyTimeline(db, appID, owner)
+	}
+	var sessions []timelineSummary
+	err := ownerSummaryScope(db, appID, f).Where("owner = ?", owner).
+		Select("session_id, outcome, started_at, last_event_at").
+		Order("last_event_at DESC, session_id DESC").Limit(maxTimelineSessions).Scan(&sessions).Error
+	if err != nil {
+		return OwnerRow{}, nil, err
+	}
+	timeline, err := timelineOf(db, appID, sessions)
+	return agg[0].row(), timeline, err
+}
+
+// emptyTimeline answers for an owner with no sessions under the filter: known to the app, or not found.
+func emptyTimeline(db *gorm.DB, appID, owner string) (OwnerRow, []TimelineSession, error) {
+	var known []string
+	err := db.Table("session_summaries").Where("app_id = ? AND owner = ?", appID, owner).Limit(1).Pluck("session_id", &known).Error
+	switch {
+	case err != nil:
+		return OwnerRow{}, nil, err
+	case len(known) == 0:
+		return OwnerRow{}, nil, ErrNotFound
+	}
+	return OwnerRow{Owner: owner, LastOutcome: OutcomeInProgress}, []TimelineSession{}, nil
+}
+
+// timelineOf loads the events of sessions and orders the sessions by start, newest first.
+func timelineOf(db *gorm.DB, appID string, sessions []timelineSummary) ([]TimelineSession, error) {
+	ids := make([]string, len(sessions))
+	for i, s := range sessions {
+		ids[i] = s.SessionID
+	}
+	var events []SessionEvent
+	err := db.Where("app_id = ? AND session_id IN ?", appID, ids).Order("occurred_at, received_at, id").Find(&events).Error
+	if err != nil {
+		return nil, err
+	}
+	bySession := map[string][]TimelineEvent{}
+	for _, e := range events {
+		bySession[e.SessionID] = append(bySession[e.SessionID],
+			TimelineEvent{Step: e.Step, At: e.OccurredAt.UTC(), Make: e.Make, Error: e.ErrorCode})
+	}
+	out := make([]TimelineSession, len(sessions))
+	for i, s := range sessions {
+		ts := TimelineSession{SessionID: s.SessionID, Outcome: outcomeName(s.Outcome), Events: bySession[s.SessionID]}
+		switch {
+		case s.StartedAt != nil:
+			ts.StartedAt = s.StartedAt.UTC()
+		case len(ts.Events) > 0: // the launch has not arrived yet: the session started no later than its first event
+			ts.StartedAt = ts.Events[0].At
+		default:
+			ts.StartedAt = s.LastEventAt.UTC()
+		}
+		if ts.Events == nil {
+			ts.Events = []TimelineEvent{}
+		}
+		out[i] = ts
+	}
+	slices.SortStableFunc(out, func(a, b TimelineSession) int {
+		if c := b.StartedAt.Compare(a.StartedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.SessionID, a.SessionID)
+	})
+	return out, nil
+}
