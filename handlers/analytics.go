@@ -20,7 +20,7 @@ func analyticsFilter(c *fiber.Ctx) (models.AnalyticsFilter, error) {
 // headline is one figure with its change against the previous period.
 type headline struct {
 	Label, Value, Change string
-	Up                   bool
+	Trend                string // up, down, or none (no previous data): a CSS class
 }
 
 // bar is one horizontal bar of a ranked chart (percent of the largest).
@@ -75,9 +75,12 @@ func headlines(now, before models.Funnel) []headline {
 		{before.ConversionRate, now.ConversionRate}, {before.MedianSecondsToComplete, now.MedianSecondsToComplete}}
 	for i, p := range pairs {
 		if change, ok := models.Change(p[0], p[1]); ok {
-			out[i].Change, out[i].Up = fmt.Sprintf("%+.0f %% vs previous period", change*100), change >= 0
+			out[i].Change, out[i].Trend = fmt.Sprintf("%+.0f %% vs previous period", change*100), "down"
+			if change >= 0 {
+				out[i].Trend = "up"
+			}
 		} else {
-			out[i].Change = "no data in the previous period"
+			out[i].Change, out[i].Trend = "no data in the previous period", "muted"
 		}
 	}
 	return out
