@@ -65,7 +65,7 @@ func (h *Handler) saveBranding(c *fiber.Ctx) error {
 		return err
 	}
 	color := bodyValue(c, "button_color")
-	makes := applyMakeOp(formValues(c, "makes"), bodyValue(c, "op"), bodyValue(c, "add_make"))
+	makes := models.ApplyMakeOp(formValues(c, "makes"), bodyValue(c, "op"), bodyValue(c, "add_make"))
 	accountSelect := bodyValue(c, "account_select") == "on"
 	_, err = models.UpdateDraft(h.DB, cc.Actor(), cc.Org.ID, d.ID, models.BrandingPatch{ButtonColor: &color, Makes: &makes, AccountSelect: &accountSelect})
 	if err != nil {
@@ -85,25 +85,6 @@ func (h *Handler) saveBranding(c *fiber.Ctx) error {
 		return h.render(c.Status(status), "console/app_branding", data)
 	}
 	return h.redirectWithFlash(c, "/apps/"+d.ID+"/branding", "Draft saved. Publish to show it in Connect.")
-}
-
-// applyMakeOp applies one make-list button to the ordered list.
-func applyMakeOp(makes []string, op, add string) []string {
-	verb, id, _ := strings.Cut(op, ":")
-	i := slices.Index(makes, id)
-	switch {
-	case verb == "add" && add != "" && !slices.Contains(makes, add):
-		makes = append(makes, add)
-	case verb == "up" && i > 0:
-		makes[i-1], makes[i] = makes[i], makes[i-1]
-	case verb == "down" && i >= 0 && i < len(makes)-1:
-		makes[i+1], makes[i] = makes[i], makes[i+1]
-	case verb == "remove" && i >= 0:
-		makes = slices.Delete(makes, i, i+1)
-	case verb == "clear":
-		makes = []string{}
-	}
-	return makes
 }
 
 // formValues returns every value of a repeated form field, in order.

@@ -58,8 +58,7 @@ func (h *Handler) renderSessionStep(c *fiber.Ctx, s models.ConnectSession, errs 
 		}
 		c.Set(fiber.HeaderContentSecurityPolicy, strings.Replace(c.GetRespHeader(fiber.HeaderContentSecurityPolicy),
 			"frame-ancestors 'none'", "frame-ancestors "+linkFrameAncestors(origins), 1))
-		c.Response().Header.Del(fiber.HeaderXFrameOptions)
-		c.Set("Cross-Origin-Opener-Policy", "unsafe-none")
+		c.Response().Header.Del(fiber.HeaderXFrameOptions) // connectSession already kept the opener (COOP)
 	}
 	return h.renderConnect(c, step, p)
 }

@@ -3,7 +3,6 @@ package handlers
 import (
 	"encoding/json"
 	"errors"
-	"net/url"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -58,7 +57,8 @@ func (h *Handler) linkOpen(c *fiber.Ctx) error {
 	req, _, err := models.OpenLinkToken(h.DB, c.Params("token"))
 	var linkErr *models.LinkError
 	if errors.As(err, &linkErr) {
-		return h.renderLinkResult(c, linkResult{Event: "error", ErrorType: linkErr.Type, ErrorMessage: linkErr.Message, Origins: []string{"*"}})
+		return h.renderLinkResult(c, linkResult{LinkOutcome: models.LinkOutcome{Event: "error", ErrorType: linkErr.Type, ErrorMessage: linkErr.Message},
+			Origins: []string{"*"}, Message: linkMessages["error"]})
 	}
 	if err != nil {
 		return err
@@ -68,14 +68,13 @@ func (h *Handler) linkOpen(c *fiber.Ctx) error {
 
 // linkResult is what the result page reports to the app's page and where it sends the browser.
 type linkResult struct {
-	Event        string // success, error or exit
-	PublicToken  string
-	ErrorType    string
-	ErrorMessage string
-	Origins      []string
-	Redirect     string
-	Message      string
+	models.LinkOutcome
+	Origins []string
+	Message string
 }
+
+var linkMessages = map[string]string{"success": "Your vehicle is connected.", "exit": "You left without connecting a vehicle.",
+	"error": "Your vehicle could not be connected."}
 
 // linkResultPage is where every Link session's flow ends (the Connect "redirect URI" of Link).
 func (h *Handler) linkResultPage(c *fiber.Ctx) error {
@@ -88,22 +87,8 @@ func (h *Handler) linkResultPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	r := linkResult{Origins: origins}
-	redirect := url.Values{}
-	switch code, problem := c.Query("code"), c.Query("error"); {
-	case code != "":
-		r.Event, r.PublicToken, r.Message = "success", code, "Your vehicle is connected."
-		redirect.Set("public_token", code)
-	case problem == "user_manually_returned_to_application":
-		r.Event, r.Message = "exit", "You left without connecting a vehicle."
-		redirect.Set("error_type", "user_cancelled")
-	default:
-		r.Event, r.ErrorType, r.ErrorMessage, r.Message = "error", problem, c.Query("error_description"), "Your vehicle could not be connected."
-		redirect.Set("error_type", problem)
-	}
-	if row.RedirectURL != "" {
-		r.Redirect = models.AppendQuery(row.RedirectURL, redirect, "")
-	}
+	outcome := models.LinkOutcomeOf(row, c.Query("code"), c.Query("error"), c.Query("error_description"))
+	r := linkResult{LinkOutcome: outcome, Origins: origins, Message: linkMessages[outcome.Event]}
 	return h.renderLinkResult(c, r)
 }
 

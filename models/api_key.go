@@ -116,7 +116,7 @@ func AuthenticateAPIKey(db *gorm.DB, value string) (APIKey, App, error) {
 	if err := db.Where("id = ?", k.AppID).Take(&app).Error; err != nil {
 		return APIKey{}, App{}, ErrUnauthenticated
 	}
-	if err := touchLastUsed(db, "api_keys", k.ID, time.Now().UTC()); err != nil {
+	if err := touchLastUsed(db, "api_keys", k.ID, k.LastUsedAt, time.Now().UTC()); err != nil {
 		return APIKey{}, App{}, err
 	}
 	return k, app, nil

@@ -164,17 +164,20 @@ func AuthenticateClient(db *gorm.DB, clientID, secret string) (App, error) {
 	if subtle.ConstantTimeCompare([]byte(s.AppID), []byte(clientID)) != 1 || !s.Active(now) {
 		return App{}, ErrUnauthenticated
 	}
-	if s.LastUsedAt == nil || now.Sub(*s.LastUsedAt) > lastUsedThrottle {
-		if err := touchLastUsed(db, "client_secrets", s.ID, now); err != nil {
-			return App{}, err
-		}
+	if err := touchLastUsed(db, "client_secrets", s.ID, s.LastUsedAt, now); err != nil {
+		return App{}, err
 	}
 	return App{ID: s.AppID, OrgID: row.OrgID, Name: row.Name, Description: row.Description,
 		CreatedAt: row.AppCreatedAt, UpdatedAt: row.AppUpdatedAt}, nil
 }
 
-// touchLastUsed records use at most once per throttle window, however busy the credential is.
-func touchLastUsed(db *gorm.DB, table, id string, now time.Time) error {
+// touchLastUsed records use at most once per throttle window, however busy the credential is: the
+// row already read says whether a write is due, and the conditional UPDATE keeps replicas from
+// writing twice.
+func touchLastUsed(db *gorm.DB, table, id string, last *time.Time, now time.Time) error {
+	if last != nil && now.Sub(*last) <= lastUsedThrottle {
+		return nil
+	}
 	return db.Exec("UPDATE "+table+" SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
 		now, id, now.Add(-lastUsedThrottle)).Error
 }

@@ -2,6 +2,7 @@ package models
 
 import (
 	"errors"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -79,28 +80,22 @@ func CreateLinkToken(db *gorm.DB, app App, r LinkTokenRequest) (string, time.Tim
 		return "", time.Time{}, ErrNotFound
 	}
 	if r.RedirectURL != "" {
-		var n int64
-		if err := db.Model(&RedirectURI{}).Where("app_id = ? AND uri = ?", app.ID, r.RedirectURL).Count(&n).Error; err != nil {
+		if err := checkRegisteredURI(db, app.ID, r.RedirectURL, "redirect_url"); err != nil {
 			return "", time.Time{}, err
-		}
-		if n == 0 {
-			return "", time.Time{}, Invalid("redirect_url", "invalid_redirect_url", "redirect_url must be one of the app's registered redirect URIs, exactly.")
 		}
 	}
 	if r.Make != "" {
-		m, ok := FindMake(r.Make)
-		if !ok {
-			return "", time.Time{}, Invalid("make", "unknown_make", "Unknown make; use an id such as TESLA or FORD.")
+		m, err := resolveMake(r.Make)
+		if err != nil {
+			return "", time.Time{}, err
 		}
 		r.Make = m.ID
 	}
 	if len(r.Scope) == 0 {
 		r.Scope = []string{"read_vehicle_info"}
 	}
-	for _, p := range r.Scope {
-		if _, ok := FindPermission(strings.TrimPrefix(p, "required:")); !ok {
-			return "", time.Time{}, Invalid("scope", "invalid_scope", "Unknown permission in scope: "+p+".")
-		}
+	if err := checkPermissionNames(r.Scope); err != nil {
+		return "", time.Time{}, err
 	}
 	token := NewToken(PrefixLinkToken)
 	now := time.Now().UTC()
@@ -175,4 +170,32 @@ func LinkOrigins(db *gorm.DB, appID string) ([]string, error) {
 		}
 	}
 	return origins, nil
+}
+
+// LinkOutcome is how a Link session ended, as the widget reports it (api.md §Link).
+type LinkOutcome struct {
+	Event        string // success, error or exit
+	PublicToken  string
+	ErrorType    string
+	ErrorMessage string
+	Redirect     string // the app's redirect_url with public_token or error_type, "" without one
+}
+
+// LinkOutcomeOf turns the end of a Link session's Connect flow (a code, or an error with its
+// description) into the widget's report; leaving before granting is "exit" (user_cancelled).
+func LinkOutcomeOf(token LinkToken, code, errorCode, description string) LinkOutcome {
+	out := LinkOutcome{Event: "error", ErrorType: errorCode, ErrorMessage: description}
+	params := url.Values{"error_type": {errorCode}}
+	switch {
+	case code != "":
+		out = LinkOutcome{Event: "success", PublicToken: code}
+		params = url.Values{"public_token": {code}}
+	case errorCode == "user_manually_returned_to_application":
+		out = LinkOutcome{Event: "exit"}
+		params = url.Values{"error_type": {"user_cancelled"}}
+	}
+	if token.RedirectURL != "" {
+		out.Redirect = AppendQuery(token.RedirectURL, params, "")
+	}
+	return out
 }

@@ -125,3 +125,33 @@ func MakesInOrder(ids []string) []Make {
 	}
 	return out
 }
+
+// resolveMake finds a make a server-to-server request named, or explains the refusal.
+func resolveMake(id string) (Make, error) {
+	m, ok := FindMake(id)
+	if !ok {
+		return Make{}, Invalid("make", "unknown_make", "Unknown make; use an id such as TESLA or FORD.")
+	}
+	return m, nil
+}
+
+// ApplyMakeOp applies one of the Branding form's make-list buttons to an ordered list: "add" (with
+// add), "up:ID", "down:ID", "remove:ID" or "clear". Unknown ops leave the list as it is.
+func ApplyMakeOp(makes []string, op, add string) []string {
+	makes = slices.Clone(makes)
+	verb, id, _ := strings.Cut(op, ":")
+	i := slices.Index(makes, id)
+	switch {
+	case verb == "add" && add != "" && !slices.Contains(makes, add):
+		makes = append(makes, add)
+	case verb == "up" && i > 0:
+		makes[i-1], makes[i] = makes[i], makes[i-1]
+	case verb == "down" && i >= 0 && i < len(makes)-1:
+		makes[i+1], makes[i] = makes[i], makes[i+1]
+	case verb == "remove" && i >= 0:
+		makes = slices.Delete(makes, i, i+1)
+	case verb == "clear":
+		makes = []string{}
+	}
+	return makes
+}

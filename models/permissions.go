@@ -1,5 +1,7 @@
 package models
 
+import "strings"
+
 // Permission is a scope an app can ask for, with the plain words Connect shows the owner.
 type Permission struct {
 	Name        string
@@ -30,4 +32,14 @@ func FindPermission(name string) (Permission, bool) {
 		}
 	}
 	return Permission{}, false
+}
+
+// checkPermissionNames refuses a scope list holding an unknown permission ("required:" marks allowed).
+func checkPermissionNames(names []string) error {
+	for _, p := range names {
+		if _, ok := FindPermission(strings.TrimPrefix(p, "required:")); !ok {
+			return Invalid("scope", "invalid_scope", "Unknown permission in scope: "+p+".")
+		}
+	}
+	return nil
 }

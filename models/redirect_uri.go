@@ -198,3 +198,16 @@ func RemoveRedirectURI(db *gorm.DB, actor Actor, orgID, appID, uriID string) err
 		return writeAudit(tx, orgID, actor, "redirect_uri.remove", app.ID, r.URI, map[string]any{"uri": r.URI})
 	})
 }
+
+// checkRegisteredURI refuses uri unless it is one of the app's registered redirect URIs, exactly;
+// field names the request field for the error.
+func checkRegisteredURI(db *gorm.DB, appID, uri, field string) error {
+	var n int64
+	if err := db.Model(&RedirectURI{}).Where("app_id = ? AND uri = ?", appID, uri).Count(&n).Error; err != nil {
+		return err
+	}
+	if n == 0 {
+		return Invalid(field, "invalid_"+field, field+" must be one of the app's registered redirect URIs, exactly.")
+	}
+	return nil
+}

@@ -28,28 +28,25 @@ func CreateSandboxGrant(db *gorm.DB, key APIKey, app App, g SandboxGrant) (strin
 	if g.Owner == "" {
 		return "", time.Time{}, Invalid("user_id", "required", "Send user_id (or owner): the vehicle owner this grant is for.")
 	}
-	m, ok := FindMake(g.Make)
-	if g.Make == "" {
-		m, ok = Makes[0], true
-	}
-	if !ok {
-		return "", time.Time{}, Invalid("make", "unknown_make", "Unknown make; use an id such as TESLA or FORD.")
+	m := Makes[0]
+	if g.Make != "" {
+		var err error
+		if m, err = resolveMake(g.Make); err != nil {
+			return "", time.Time{}, err
+		}
 	}
 	if len(g.Scope) == 0 {
 		return "", time.Time{}, Invalid("scope", "invalid_scope", "Send scope: a list of permissions such as read_vehicle_info.")
 	}
-	for _, p := range g.Scope {
-		if _, ok := FindPermission(p); !ok {
-			return "", time.Time{}, Invalid("scope", "invalid_scope", "Unknown permission in scope: "+p+".")
-		}
+	if slices.ContainsFunc(g.Scope, func(p string) bool { return strings.HasPrefix(p, "required:") }) {
+		return "", time.Time{}, Invalid("scope", "invalid_scope", "The sandbox grants permissions directly: send names without required:.")
+	}
+	if err := checkPermissionNames(g.Scope); err != nil {
+		return "", time.Time{}, err
 	}
 	if g.RedirectURI != "" {
-		var n int64
-		if err := db.Model(&RedirectURI{}).Where("app_id = ? AND uri = ?", app.ID, g.RedirectURI).Count(&n).Error; err != nil {
+		if err := checkRegisteredURI(db, app.ID, g.RedirectURI, "redirect_uri"); err != nil {
 			return "", time.Time{}, err
-		}
-		if n == 0 {
-			return "", time.Time{}, Invalid("redirect_uri", "invalid_redirect_uri", "redirect_uri must be one of the app's registered redirect URIs, exactly.")
 		}
 	}
 	vehicles := SimulatedVehicles(g.Owner, m.ID)
