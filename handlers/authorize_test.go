@@ -57,7 +57,7 @@ func finalRedirect(t *testing.T, resp *http.Response, redirect string) url.Value
 // wantSession checks a session's events (step, or step(error_code)) and its summary row.
 func wantSession(t *testing.T, s *testServer, sessionID, events, outcome, errorCode string) models.ConnectSession {
 	t.Helper()
-	list, err := models.SessionEventsOf(s.db, sessionID)
+	list, err := sessionEvents(s, sessionID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -155,7 +155,7 @@ func TestConnectFlowEndToEnd(t *testing.T) {
 	var steps []string
 	var sessionID string
 	s.db.Table("connect_sessions").Select("id").Where("app_id = ?", app.id).Scan(&sessionID)
-	events, _ := models.SessionEventsOf(s.db, sessionID)
+	events, _ := sessionEvents(s, sessionID)
 	for _, e := range events {
 		steps = append(steps, e.Step)
 		if e.Owner != "owner-42" || e.Mode != "test" {

@@ -21,7 +21,7 @@ func TestConnectMakeSkipsBrandSelect(t *testing.T) {
 		t.Fatalf("make= must open on sign-in: %.500s", o.page)
 	}
 	wantSession(t, s, o.sessionID(), "launched,brand_selected", "", "")
-	events, _ := models.SessionEventsOf(s.db, o.sessionID())
+	events, _ := sessionEvents(s, o.sessionID())
 	if events[1].Make != "KIA" || events[1].Owner != "u-make" {
 		t.Fatalf("brand_selected event: %+v", events[1])
 	}

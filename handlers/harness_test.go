@@ -187,3 +187,12 @@ func wantStatus(t *testing.T, resp *http.Response, body string, want int) {
 		t.Fatalf("status %d, want %d; body: %.600s", resp.StatusCode, want, body)
 	}
 }
+
+// sessionEvents lists a Connect session's events, looking up the app it belongs to.
+func sessionEvents(s *testServer, sessionID string) ([]models.SessionEvent, error) {
+	var appID string
+	if err := s.db.Table("connect_sessions").Select("app_id").Where("id = ?", sessionID).Scan(&appID).Error; err != nil {
+		return nil, err
+	}
+	return models.SessionEventsOf(s.db, appID, sessionID)
+}

@@ -339,7 +339,7 @@ func fireDecisions(t *testing.T, w *connectWalker, sessionID, csrf string, decis
 // sessionStepCounts counts a session's events by step (step(error_code) for errors).
 func sessionStepCounts(t *testing.T, s *testServer, sessionID string) map[string]int {
 	t.Helper()
-	events, err := models.SessionEventsOf(s.db, sessionID)
+	events, err := sessionEvents(s, sessionID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -311,4 +311,56 @@ CREATE TABLE error_daily (
 	sessions INTEGER NOT NULL DEFAULT 0,
 	PRIMARY KEY (app_id, day, error_code, make, mode, sandbox, shard)
 )`},
+	{10, "analytics ids scoped by app; idempotency keys", `
+CREATE TABLE session_events_v2 (
+	app_id TEXT NOT NULL,
+	id TEXT NOT NULL,
+	session_id TEXT NOT NULL,
+	owner TEXT NOT NULL,
+	step TEXT NOT NULL,
+	make TEXT NOT NULL DEFAULT '',
+	mode TEXT NOT NULL DEFAULT '',
+	error_code TEXT NOT NULL DEFAULT '',
+	occurred_at {ts} NOT NULL,
+	received_at {ts} NOT NULL,
+	PRIMARY KEY (app_id, id)
+);
+INSERT INTO session_events_v2 (app_id, id, session_id, owner, step, make, mode, error_code, occurred_at, received_at)
+	SELECT app_id, id, session_id, owner, step, make, mode, error_code, occurred_at, received_at FROM session_events;
+DROP TABLE session_events;
+ALTER TABLE session_events_v2 RENAME TO session_events;
+CREATE INDEX session_events_session ON session_events (app_id, session_id, occurred_at);
+CREATE TABLE session_summaries_v2 (
+	app_id TEXT NOT NULL,
+	session_id TEXT NOT NULL,
+	owner TEXT NOT NULL DEFAULT '',
+	make TEXT NOT NULL DEFAULT '',
+	mode TEXT NOT NULL DEFAULT '',
+	sandbox {bool} NOT NULL DEFAULT FALSE,
+	day TEXT NOT NULL,
+	steps_mask INTEGER NOT NULL DEFAULT 0,
+	outcome TEXT NOT NULL DEFAULT '',
+	error_code TEXT NOT NULL DEFAULT '',
+	started_at {ts},
+	completed_at {ts},
+	last_event_at {ts} NOT NULL,
+	PRIMARY KEY (app_id, session_id)
+);
+INSERT INTO session_summaries_v2 (app_id, session_id, owner, make, mode, sandbox, day, steps_mask, outcome, error_code,
+	started_at, completed_at, last_event_at)
+	SELECT app_id, session_id, owner, make, mode, sandbox, day, steps_mask, outcome, error_code,
+	started_at, completed_at, last_event_at FROM session_summaries;
+DROP TABLE session_summaries;
+ALTER TABLE session_summaries_v2 RENAME TO session_summaries;
+CREATE INDEX session_summaries_app_day ON session_summaries (app_id, day);
+CREATE INDEX session_summaries_app_owner ON session_summaries (app_id, owner, last_event_at);
+CREATE TABLE idempotency_keys (
+	app_id TEXT NOT NULL,
+	idem_key TEXT NOT NULL,
+	request_hash TEXT NOT NULL,
+	status INTEGER NOT NULL,
+	response TEXT NOT NULL,
+	created_at {ts} NOT NULL,
+	PRIMARY KEY (app_id, idem_key)
+)`},
 }

@@ -21,8 +21,8 @@ type SessionEvent struct {
 }
 
 // SessionEventsOf lists a session's events in the order they happened.
-func SessionEventsOf(db *gorm.DB, sessionID string) ([]SessionEvent, error) {
+func SessionEventsOf(db *gorm.DB, appID, sessionID string) ([]SessionEvent, error) {
 	var out []SessionEvent
-	err := db.Where("session_id = ?", sessionID).Order("occurred_at, received_at").Find(&out).Error
+	err := db.Where("app_id = ? AND session_id = ?", appID, sessionID).Order("occurred_at, received_at").Find(&out).Error
 	return out, err
 }

@@ -1,0 +1,277 @@
+package models
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// ingestBatch stores events (all of app appID, already valid) and brings the session summaries and
+// the daily rollups up to date in tx, in a handful of statements whatever the batch size. It returns
+// the ids of the events it stored; the others were already known (or repeated within the batch).
+//
+// Rows are locked in one global order, so concurrent batches cannot deadlock on PostgreSQL: events
+// and summaries by session id, then every rollup row in key order (rollup changes are summed in
+// memory and written last).
+func ingestBatch(tx *gorm.DB, appID string, events []SessionEvent, sandbox bool) (map[string]bool, error) {
+	events = orderedUnique(appID, events)
+	stored, err := insertEvents(tx, events)
+	if err != nil || len(stored) == 0 {
+		return stored, err
+	}
+	bySession := map[string][]SessionEvent{}
+	var sessions []string
+	for _, e := range events {
+		if !stored[e.ID] {
+			continue
+		}
+		if _, seen := bySession[e.SessionID]; !seen {
+			sessions = append(sessions, e.SessionID)
+		}
+		bySession[e.SessionID] = append(bySession[e.SessionID], e)
+	}
+	deltas := rollupDeltas{}
+	existing, err := insertNewSummaries(tx, appID, sessions, bySession, sandbox, deltas)
+	if err != nil {
+		return stored, err
+	}
+	if err := foldIntoExisting(tx, appID, existing, bySession, sandbox, deltas); err != nil {
+		return stored, err
+	}
+	return stored, deltas.flush(tx)
+}
+
+// orderedUnique keeps the first of events sharing an id, stamps times, and sorts by session, then time.
+func orderedUnique(appID string, events []SessionEvent) []SessionEvent {
+	now := time.Now().UTC()
+	seen := map[string]bool{}
+	out := make([]SessionEvent, 0, len(events))
+	for _, e := range events {
+		if seen[e.ID] {
+			continue
+		}
+		seen[e.ID] = true
+		e.AppID, e.OccurredAt = appID, e.OccurredAt.UTC()
+		if e.ReceivedAt.IsZero() {
+			e.ReceivedAt = now
+		}
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(a, b SessionEvent) int {
+		return cmp.Or(strings.Compare(a.SessionID, b.SessionID), a.OccurredAt.Compare(b.OccurredAt), strings.Compare(a.ID, b.ID))
+	})
+	return out
+}
+
+// insertEvents inserts the events that are new and returns their ids.
+func insertEvents(tx *gorm.DB, events []SessionEvent) (map[string]bool, error) {
+	rows := make([][]any, len(events))
+	for i, e := range events {
+		rows[i] = []any{e.AppID, e.ID, e.SessionID, e.Owner, e.Step, e.Make, e.Mode, e.ErrorCode, e.OccurredAt, e.ReceivedAt}
+	}
+	ids, err := insertReturning(tx, "session_events",
+		"app_id, id, session_id, owner, step, make, mode, error_code, occurred_at, received_at", rows, "app_id, id", "id")
+	stored := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		stored[id] = true
+	}
+	return stored, err
+}
+
+// insertNewSummaries inserts, whole, the summary of every session that has none yet (folding into an
+// empty summary reads nothing but the session's own events) and counts them in deltas. It returns the
+// sessions that already had a summary, in order.
+func insertNewSummaries(tx *gorm.DB, appID string, sessions []string, bySession map[string][]SessionEvent,
+	sandbox bool, deltas rollupDeltas) ([]string, error) {
+	folded := map[string]sessionSummary{}
+	rows := make([][]any, 0, len(sessions))
+	for _, id := range sessions {
+		first := bySession[id][0]
+		s := sessionSummary{SessionID: id, AppID: appID, Day: dayOf(first.OccurredAt), LastEventAt: first.OccurredAt}
+		var err error
+		if s, err = foldEvents(tx, s, bySession[id], sandbox); err != nil {
+			return nil, err
+		}
+		folded[id] = s
+		rows = append(rows, []any{s.AppID, s.SessionID, s.Owner, s.Make, s.Mode, s.Sandbox, s.Day, s.StepsMask,
+			s.Outcome, s.ErrorCode, s.StartedAt, s.CompletedAt, s.LastEventAt})
+	}
+	inserted, err := insertReturning(tx, "session_summaries", "app_id, session_id, owner, make, mode, sandbox, day, "+
+		"steps_mask, outcome, error_code, started_at, completed_at, last_event_at", rows, "app_id, session_id", "session_id")
+	if err != nil {
+		return nil, err
+	}
+	isNew := make(map[string]bool, len(inserted))
+	for _, id := range inserted {
+		isNew[id] = true
+		deltas.add(folded[id], 1)
+	}
+	var existing []string
+	for _, id := range sessions {
+		if !isNew[id] {
+			existing = append(existing, id)
+		}
+	}
+	return existing, nil
+}
+
+// foldIntoExisting locks the summaries of sessions (held FOR UPDATE on PostgreSQL, in session order,
+// so concurrent events of one session apply one after another), folds their new events in, saves them
+// and moves their rollup contributions.
+func foldIntoExisting(tx *gorm.DB, appID string, sessions []string, bySession map[string][]SessionEvent,
+	sandbox bool, deltas rollupDeltas) error {
+	if len(sessions) == 0 {
+		return nil
+	}
+	var before []sessionSummary
+	for chunk := range slices.Chunk(sessions, 500) {
+		q := tx.Where("app_id = ? AND session_id IN ?", appID, chunk).Order("session_id")
+		if IsPostgres(tx) {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		}
+		var part []sessionSummary
+		if err := q.Find(&part).Error; err != nil {
+			return err
+		}
+		before = append(before, part...)
+	}
+	after := make([]sessionSummary, len(before))
+	for i, b := range before {
+		a, err := foldEvents(tx, b, bySession[b.SessionID], sandbox)
+		if err != nil {
+			return err
+		}
+		after[i] = a
+		deltas.add(b, -1)
+		deltas.add(a, 1)
+	}
+	for chunk := range slices.Chunk(after, 500) {
+		if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "app_id"}, {Name: "session_id"}}, UpdateAll: true}).
+			Create(&chunk).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func foldEvents(tx *gorm.DB, s sessionSummary, events []SessionEvent, sandbox bool) (sessionSummary, error) {
+	var err error
+	for _, e := range events {
+		if s, err = foldEvent(tx, s, e, sandbox); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+// rollupCell is one row of funnel_daily (label = step) or error_daily (label = error code).
+type rollupCell struct {
+	errors bool
+	key    rollupKey
+	label  string
+}
+
+// rollupDeltas sums the changes a batch makes to rollup rows, so each row is written once.
+type rollupDeltas map[rollupCell]int
+
+// add counts (sign 1) or uncounts (sign -1) a session's contributions: one per step it reached and
+// one for its error code.
+func (d rollupDeltas) add(s sessionSummary, sign int) {
+	k := s.key()
+	for i, step := range AnalyticsSteps {
+		if s.StepsMask&(1<<i) != 0 {
+			d[rollupCell{key: k, label: step}] += sign
+		}
+	}
+	if s.ErrorCode != "" {
+		d[rollupCell{errors: true, key: k, label: s.ErrorCode}] += sign
+	}
+}
+
+// flush writes the non-zero changes, funnel rows then error rows, each in key order.
+func (d rollupDeltas) flush(tx *gorm.DB) error {
+	cells := make([]rollupCell, 0, len(d))
+	for c, delta := range d {
+		if delta != 0 {
+			cells = append(cells, c)
+		}
+	}
+	slices.SortFunc(cells, func(a, b rollupCell) int {
+		switch {
+		case a.errors != b.errors:
+			return cmp.Compare(boolInt(a.errors), boolInt(b.errors))
+		case a.key != b.key:
+			if a.key.less(b.key) {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.label, b.label)
+	})
+	for _, table := range []struct {
+		errors      bool
+		name, label string
+	}{{false, "funnel_daily", "step"}, {true, "error_daily", "error_code"}} {
+		var rows [][]any
+		for _, c := range cells {
+			if c.errors == table.errors {
+				k := c.key
+				rows = append(rows, []any{k.AppID, k.Day, c.label, k.Make, k.Mode, k.Sandbox, k.Shard, d[c]})
+			}
+		}
+		if err := upsertCounts(tx, table.name, table.label, rows); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// upsertCounts adds each row's count to the table's sessions, inserting rows not there yet.
+func upsertCounts(tx *gorm.DB, table, label string, rows [][]any) error {
+	cols := "app_id, day, " + label + ", make, mode, sandbox, shard"
+	for chunk := range slices.Chunk(rows, 400) {
+		values, args := valuesList(chunk)
+		err := tx.Exec(fmt.Sprintf(`INSERT INTO %s (%s, sessions) VALUES %s ON CONFLICT (%s)
+			DO UPDATE SET sessions = %s.sessions + excluded.sessions`, table, cols, values, cols, table), args...).Error
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertReturning inserts rows into table, skipping those that conflict on the conflict columns, and
+// returns the returning column of the rows it inserted. Both SQLite and PostgreSQL support RETURNING.
+func insertReturning(tx *gorm.DB, table, cols string, rows [][]any, conflict, returning string) ([]string, error) {
+	var out []string
+	for chunk := range slices.Chunk(rows, 300) {
+		values, args := valuesList(chunk)
+		var ids []string
+		err := tx.Raw(fmt.Sprintf("INSERT INTO %s (%s) VALUES %s ON CONFLICT (%s) DO NOTHING RETURNING %s",
+			table, cols, values, conflict, returning), args...).Scan(&ids).Error
+		if err != nil {
+			return out, err
+		}
+		out = append(out, ids...)
+	}
+	return out, nil
+}
+
+// valuesList is "(?, ?), (?, ?)" for rows, with their values in order.
+func valuesList(rows [][]any) (string, []any) {
+	var b strings.Builder
+	args := make([]any, 0, len(rows)*len(rows[0]))
+	for i, r := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(" + strings.TrimSuffix(strings.Repeat("?, ", len(r)), ", ") + ")")
+		args = append(args, r...)
+	}
+	return b.String(), args
+}
