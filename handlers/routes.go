@@ -61,7 +61,7 @@ func (h *Handler) platformRoutes(app *fiber.App) {
 	app.Post("/connect/:session/switch-account", h.connectSwitchAccount)
 	app.Post("/connect/:session/permissions", h.connectPermissions)
 	app.Get("/connect/:session/exit", h.connectExit)
-	keyed := []fiber.Handler{h.apiKeyAuth, apiKeyLimiter()}
+	keyed := []fiber.Handler{h.apiKeyAuth, apiKeyLimiter("api-key", 600)}
 	app.Post("/sandbox/public_token/create", append(keyed, h.sandboxPublicToken)...)
 	app.Post("/user", append(keyed, h.linkUser)...)
 	app.Post("/link/token", append(keyed, h.linkToken)...)
@@ -74,6 +74,9 @@ func (h *Handler) platformRoutes(app *fiber.App) {
 func (h *Handler) apiRoutes(api fiber.Router) {
 	api.Post("/signup", h.apiSignup)
 	api.Post("/login", h.loginLimiter(), respondHere(h.apiLogin))
+	// Event ingestion is a server-to-server call: an API key, not a console user, and its own budget
+	// (6,000 batches of up to 1,000 events a minute per key and replica).
+	api.Post("/events", h.apiKeyAuth, apiKeyLimiter("events", 6000), h.apiIngestEvents)
 	auth := api.Group("", h.requireAPIUser) // prefix /api/v1: the middleware stays inside the API
 	auth.Post("/logout", h.apiLogout)
 	auth.Get("/me", h.apiMe)

@@ -26,15 +26,15 @@ func (h *Handler) apiKeyAuth(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// apiKeyLimiter bounds each key to 600 calls a minute on each replica (in memory: a counter in the
-// database would cost a write per call).
-func apiKeyLimiter() fiber.Handler {
+// apiKeyLimiter bounds each key to perMinute calls a minute of one kind on each replica (in memory: a
+// counter in the database would cost a write per call).
+func apiKeyLimiter(kind string, perMinute int) fiber.Handler {
 	return limiter.New(limiter.Config{
-		Max:        600,
+		Max:        perMinute,
 		Expiration: time.Minute,
 		KeyGenerator: func(c *fiber.Ctx) string {
 			key, _ := c.Locals("api_key").(models.APIKey)
-			return "api-key:" + key.ID
+			return kind + ":" + key.ID
 		},
 		LimitReached: func(c *fiber.Ctx) error {
 			return c.Status(fiber.StatusTooManyRequests).JSON(fiber.Map{"error": apiError{"rate_limited", "Too many calls with this API key; wait until the minute is over (see Retry-After).", ""}})

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -72,4 +74,21 @@ func Ping(db *gorm.DB) error {
 // escapeLike makes a user-typed string literal inside a LIKE pattern.
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// retryDeadlock runs fn in a transaction, again (up to three times) when PostgreSQL aborts it as a
+// deadlock victim or a serialization failure: both mean "nothing was written, try again".
+func retryDeadlock(db *gorm.DB, fn func(tx *gorm.DB) error) error {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if err = db.Transaction(fn); !isRetryable(err) {
+			return err
+		}
+	}
+	return err
+}
+
+func isRetryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }

@@ -1,0 +1,76 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"keyfob/models"
+)
+
+// eventJSON is one event of POST /api/v1/events, as api.md gives it (mode is Keyfob's addition).
+type eventJSON struct {
+	ID         string `json:"id"`
+	SessionID  string `json:"session_id"`
+	Owner      string `json:"owner"`
+	Step       string `json:"step"`
+	OccurredAt string `json:"occurred_at"`
+	Make       string `json:"make"`
+	Error      string `json:"error"`
+	Mode       string `json:"mode"`
+}
+
+// apiIngestEvents is POST /api/v1/events: a batch of session events from another front end, stored
+// in one transaction. 202 means every accepted event is committed; refused events are listed by index.
+// A batch where nothing could be stored is a 422 with the same list.
+func (h *Handler) apiIngestEvents(c *fiber.Ctx) error {
+	var body struct {
+		Events []json.RawMessage `json:"events"`
+	}
+	if err := decodeJSON(c, &body); err != nil {
+		return err
+	}
+	if len(body.Events) > models.MaxEventBatch {
+		return models.Invalid("events", "too_many_events", "Send at most 1000 events per request.")
+	}
+	inputs, refused := decodeEvents(body.Events)
+	key, _ := c.Locals("api_key").(models.APIKey)
+	idemKey := c.Get("Idempotency-Key")
+	if len(idemKey) > 255 {
+		return models.Invalid("Idempotency-Key", "invalid", "Use an Idempotency-Key of at most 255 characters.")
+	}
+	result, err := models.IngestEvents(h.DB, key, idemKey, inputs, refused, time.Now().UTC())
+	if err != nil {
+		return err
+	}
+	if result.Refused == nil {
+		result.Refused = []models.EventRefusal{}
+	}
+	if result.Accepted == 0 && result.Duplicates == 0 {
+		return c.Status(fiber.StatusUnprocessableEntity).JSON(fiber.Map{
+			"error":   apiError{"invalid_events", "No event could be stored; see refused for each one.", "events"},
+			"refused": result.Refused})
+	}
+	return c.Status(fiber.StatusAccepted).JSON(result)
+}
+
+// decodeEvents reads each event on its own, so one malformed event is refused without the rest.
+func decodeEvents(raw []json.RawMessage) ([]models.EventInput, []models.EventRefusal) {
+	inputs := make([]models.EventInput, 0, len(raw))
+	var refused []models.EventRefusal
+	for i, r := range raw {
+		var e eventJSON
+		dec := json.NewDecoder(bytes.NewReader(r))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&e); err != nil {
+			refused = append(refused, models.EventRefusal{Index: i, Field: "events", Code: "malformed_event",
+				Message: "This event is not an object of the documented fields: " + jsonProblem(err)})
+			continue
+		}
+		inputs = append(inputs, models.EventInput{Index: i, ID: e.ID, SessionID: e.SessionID, Owner: e.Owner,
+			Step: e.Step, OccurredAt: e.OccurredAt, Make: e.Make, Error: e.Error, Mode: e.Mode})
+	}
+	return inputs, refused
+}
