@@ -163,6 +163,11 @@ func (h *Handler) consoleRoutes(app *fiber.App) {
 	app.Post("/apps/:app/api-keys/:key/revoke", with(signedIn, h.revokeAPIKey)...)
 	app.Get("/apps/:app/connect", with(signedIn, h.connectBuilder)...)
 	app.Get("/apps/:app/analytics", with(signedIn, h.analyticsPage)...)
+	// The CSV routes come first, so ".csv" is never read as part of an owner id.
+	app.Get("/apps/:app/analytics/owners.csv", with(signedIn, h.analyticsOwnersCSV)...)
+	app.Get("/apps/:app/analytics/owners", with(signedIn, h.analyticsOwnersPage)...)
+	app.Get("/apps/:app/analytics/owners/:owner.csv", with(signedIn, h.analyticsOwnerCSV)...)
+	app.Get("/apps/:app/analytics/owners/:owner", with(signedIn, h.analyticsOwnerPage)...)
 	app.Get("/apps/:app/simulator", with(signedIn, h.simulatorPage)...)
 	app.Post("/apps/:app/simulator", with(signedIn, h.createSimulatedVehicle)...)
 	app.Get("/apps/:app/simulator/:vehicle", with(signedIn, h.simulatorVehiclePage)...)
