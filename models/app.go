@@ -100,6 +100,20 @@ func FindApp(db *gorm.DB, orgID, appID string) (App, error) {
 	return app, err
 }
 
+// FindAppForOperator finds an app in any organisation. It is for the command line (keyfob demo-events),
+// whose user already holds the database; no request path may call it.
+func FindAppForOperator(db *gorm.DB, appID string) (App, error) {
+	if !IsUUID(appID) {
+		return App{}, ErrNotFound
+	}
+	var app App
+	err := db.Where("id = ?", appID).Take(&app).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return App{}, ErrNotFound
+	}
+	return app, err
+}
+
 // FindAppForUser finds an app in any organisation the user belongs to, with the user's role there.
 func FindAppForUser(db *gorm.DB, userID, appID string) (App, Role, error) {
 	if !IsUUID(appID) || userID == "" {

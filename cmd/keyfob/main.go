@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -14,11 +16,20 @@ import (
 
 	"keyfob/handlers"
 	"keyfob/models"
+
+	"gorm.io/gorm"
 )
 
 const shutdownTimeout = 20 * time.Second
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "demo-events" {
+		if err := demoEvents(os.Args[2:], os.Getenv, os.Stderr); err != nil && !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	if err := run(log); err != nil {
 		log.Error("keyfob stopped", "err", err)
@@ -46,6 +57,9 @@ func run(log *slog.Logger) error {
 		return err
 	}
 	if demo != nil {
+		if err := seedDemoAnalytics(db, demo.AppID, log); err != nil {
+			return err
+		}
 		printDemo(cfg, demo)
 	}
 
@@ -84,6 +98,25 @@ func dbKind(cfg config) string {
 	return "sqlite:" + cfg.sqlitePath()
 }
 
+// demoAnalyticsTraffic is what the first start puts in the demo app, so a newcomer sees a living dashboard.
+var demoAnalyticsTraffic = models.DemoTraffic{Owners: 400, Sessions: 3000, Days: 30, Seed: 1}
+
+// seedDemoAnalytics fills the first-start demo app with generated Connect sessions, through the same
+// ingestion path as POST /api/v1/events.
+func seedDemoAnalytics(db *gorm.DB, appID string, log *slog.Logger) error {
+	started := time.Now()
+	events, err := models.GenerateDemoEvents(demoAnalyticsTraffic, started.UTC())
+	if err != nil {
+		return err
+	}
+	if err := models.IngestDemoEvents(db, appID, events, nil); err != nil {
+		return fmt.Errorf("demo analytics: %w", err)
+	}
+	log.Info("demo analytics ready", "sessions", demoAnalyticsTraffic.Sessions, "events", len(events),
+		"took", time.Since(started).Round(time.Millisecond).String())
+	return nil
+}
+
 // printDemo shows the first-start sign-in once, on stderr, for a person to read.
 func printDemo(cfg config, demo *models.DemoSignIn) {
 	password := demo.Password
@@ -97,6 +130,8 @@ func printDemo(cfg config, demo *models.DemoSignIn) {
     password: %s
   This password is shown only now; change it under Account once signed in, or set
   KEYFOB_ADMIN_EMAIL and KEYFOB_ADMIN_PASSWORD before the first start.
+  The demo app has a month of generated Connect sessions under Analytics; add more with
+    keyfob demo-events --app %s --sessions 5000
 
-`, cfg.BaseURL, demo.Email, password)
+`, cfg.BaseURL, demo.Email, password, demo.AppID)
 }

@@ -1,0 +1,60 @@
+package models_test
+
+import (
+	"testing"
+	"time"
+
+	"keyfob/models"
+)
+
+func TestDemoEventsLookLikeConnectTraffic(t *testing.T) {
+	env := newAnalyticsEnv(t)
+	now := time.Now().UTC()
+	traffic := models.DemoTraffic{Owners: 60, Sessions: 400, Days: 10, Seed: 7}
+	events, err := models.GenerateDemoEvents(traffic, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessions, owners := map[string]bool{}, map[string]bool{}
+	for i, e := range events {
+		at, err := time.Parse(time.RFC3339, e.OccurredAt)
+		if err != nil || at.After(now) || at.Before(now.AddDate(0, 0, -10)) {
+			t.Fatalf("event %d at %q is outside the %d days up to now", i, e.OccurredAt, traffic.Days)
+		}
+		if i > 0 && e.OccurredAt < events[i-1].OccurredAt {
+			t.Fatalf("events are not in time order at %d", i)
+		}
+		sessions[e.SessionID], owners[e.Owner] = true, true
+	}
+	if len(sessions) != traffic.Sessions || len(owners) < 10 || len(owners) > traffic.Owners {
+		t.Fatalf("%d sessions (want %d) over %d owners (want 10..%d)", len(sessions), traffic.Sessions, len(owners), traffic.Owners)
+	}
+	var progress []int
+	if err := models.IngestDemoEvents(env.db, env.app.ID, events, func(done int) { progress = append(progress, done) }); err != nil {
+		t.Fatal(err) // also fails when the events API would refuse any generated event
+	}
+	if len(progress) == 0 || progress[len(progress)-1] != len(events) {
+		t.Fatalf("progress reported %v for %d events", progress, len(events))
+	}
+	f := env.funnel(t, models.AnalyticsFilter{Range: models.LastDays(11, now)})
+	if f.Started != traffic.Sessions {
+		t.Fatalf("every demo session launches: started %d, want %d", f.Started, traffic.Sessions)
+	}
+	for i := 1; i < len(f.Steps); i++ {
+		if f.Steps[i].Sessions > f.Steps[i-1].Sessions {
+			t.Fatalf("the funnel narrows step by step: %+v", f.Steps)
+		}
+	}
+	if f.ConversionRate < 0.25 || f.ConversionRate > 0.75 || len(f.Errors) < 2 || len(f.ByMake) < 5 {
+		t.Fatalf("realistic mix: conversion %.2f, %d error codes, %d makes", f.ConversionRate, len(f.Errors), len(f.ByMake))
+	}
+}
+
+func TestDemoEventsRefuseNonsense(t *testing.T) {
+	for _, traffic := range []models.DemoTraffic{{Owners: 0, Sessions: 1, Days: 1}, {Owners: 1, Sessions: 0, Days: 1},
+		{Owners: 1, Sessions: 1, Days: 0}, {Owners: 1, Sessions: 1, Days: 366}} {
+		if _, err := models.GenerateDemoEvents(traffic, time.Now()); err == nil {
+			t.Errorf("%+v is accepted", traffic)
+		}
+	}
+}
