@@ -75,7 +75,8 @@ func (h *Handler) App(extra ...func(fiber.Router)) *fiber.App {
 	return app
 }
 
-// PurgeExpiredState deletes expired CSRF and limiter entries every few minutes until ctx ends.
+// PurgeExpiredState deletes expired CSRF and limiter entries and compacts finished days of the analytics
+// rollups every few minutes until ctx ends.
 func (h *Handler) PurgeExpiredState(ctx context.Context) {
 	ticker := time.NewTicker(5 * time.Minute)
 	defer ticker.Stop()
@@ -89,6 +90,10 @@ func (h *Handler) PurgeExpiredState(ctx context.Context) {
 			}
 			if err := models.PurgeRateCounters(h.DB, time.Now().Add(-time.Hour)); err != nil {
 				h.Log.Warn("purge rate counters", "err", err)
+			}
+			// Days before yesterday are over: their rollup shards fold into one row per cell.
+			if _, err := models.CompactRollups(h.DB, time.Now().UTC().AddDate(0, 0, -1)); err != nil {
+				h.Log.Warn("compact analytics rollups", "err", err)
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -169,31 +170,61 @@ func foldEvents(tx *gorm.DB, s sessionSummary, events []SessionEvent, sandbox bo
 	return s, nil
 }
 
-// rollupCell is one row of funnel_daily (label = step) or error_daily (label = error code).
+// Rollup tables a rollupCell can belong to.
+const (
+	funnelTable = iota
+	errorTable
+	completionTable
+)
+
+// rollupTables name each rollup table and the column its cell label goes in.
+var rollupTables = []struct{ name, label string }{
+	funnelTable: {"funnel_daily", "step"}, errorTable: {"error_daily", "error_code"}, completionTable: {"completion_daily", "seconds"}}
+
+// rollupCell is one row of a rollup table: funnel_daily (label = step), error_daily (label = error
+// code) or completion_daily (label = whole seconds from launch to completion; not sharded, since
+// completions spread over many durations anyway).
 type rollupCell struct {
-	errors bool
-	key    rollupKey
-	label  string
+	table int
+	key   rollupKey
+	label string
 }
 
 // rollupDeltas sums the changes a batch makes to rollup rows, so each row is written once.
 type rollupDeltas map[rollupCell]int
 
-// add counts (sign 1) or uncounts (sign -1) a session's contributions: one per step it reached and
-// one for its error code.
+// add counts (sign 1) or uncounts (sign -1) a session's contributions: one per step it reached, one
+// for its error code and one for its time to complete.
 func (d rollupDeltas) add(s sessionSummary, sign int) {
 	k := s.key()
 	for i, step := range AnalyticsSteps {
 		if s.StepsMask&(1<<i) != 0 {
-			d[rollupCell{key: k, label: step}] += sign
+			d[rollupCell{funnelTable, k, step}] += sign
 		}
 	}
 	if s.ErrorCode != "" {
-		d[rollupCell{errors: true, key: k, label: s.ErrorCode}] += sign
+		d[rollupCell{errorTable, k, s.ErrorCode}] += sign
+	}
+	d.addCompletion(s, sign)
+}
+
+func (d rollupDeltas) addCompletion(s sessionSummary, sign int) {
+	if secs, ok := secondsToComplete(s); ok {
+		k := s.key()
+		k.Shard = 0
+		d[rollupCell{completionTable, k, strconv.Itoa(secs)}] += sign
 	}
 }
 
-// flush writes the non-zero changes, funnel rows then error rows, each in key order.
+// secondsToComplete is the whole seconds from a session's launch to its completion, when it has both.
+func secondsToComplete(s sessionSummary) (int, bool) {
+	if s.StartedAt == nil || s.CompletedAt == nil {
+		return 0, false
+	}
+	return max(0, int(s.CompletedAt.Sub(*s.StartedAt)/time.Second)), true
+}
+
+// flush writes the non-zero changes, table by table, each in key order.
 func (d rollupDeltas) flush(tx *gorm.DB) error {
 	cells := make([]rollupCell, 0, len(d))
 	for c, delta := range d {
@@ -203,8 +234,8 @@ func (d rollupDeltas) flush(tx *gorm.DB) error {
 	}
 	slices.SortFunc(cells, func(a, b rollupCell) int {
 		switch {
-		case a.errors != b.errors:
-			return cmp.Compare(boolInt(a.errors), boolInt(b.errors))
+		case a.table != b.table:
+			return cmp.Compare(a.table, b.table)
 		case a.key != b.key:
 			if a.key.less(b.key) {
 				return -1
@@ -213,27 +244,50 @@ func (d rollupDeltas) flush(tx *gorm.DB) error {
 		}
 		return strings.Compare(a.label, b.label)
 	})
-	for _, table := range []struct {
-		errors      bool
-		name, label string
-	}{{false, "funnel_daily", "step"}, {true, "error_daily", "error_code"}} {
+	for table := range rollupTables {
 		var rows [][]any
 		for _, c := range cells {
-			if c.errors == table.errors {
-				k := c.key
-				rows = append(rows, []any{k.AppID, k.Day, c.label, k.Make, k.Mode, k.Sandbox, k.Shard, d[c]})
+			if c.table != table {
+				continue
 			}
+			k := c.key
+			var label any = c.label
+			if table == completionTable {
+				label, _ = strconv.Atoi(c.label)
+			}
+			row := []any{k.AppID, k.Day, label, k.Make, k.Mode, k.Sandbox, k.Shard, d[c]}
+			if table == completionTable { // no shard column
+				row = slices.Delete(row, 6, 7)
+			}
+			rows = append(rows, row)
 		}
-		if err := upsertCounts(tx, table.name, table.label, rows); err != nil {
+		if err := upsertCounts(tx, table, rows); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// backfillCompletions fills completion_daily from the session summaries that existed before it.
+func backfillCompletions(tx *gorm.DB) error {
+	var rows []sessionSummary
+	err := tx.Where("started_at IS NOT NULL AND completed_at IS NOT NULL").FindInBatches(&rows, 5000, func(_ *gorm.DB, _ int) error {
+		d := rollupDeltas{}
+		for _, s := range rows {
+			d.addCompletion(s, 1)
+		}
+		return d.flush(tx)
+	}).Error
+	return err
+}
+
 // upsertCounts adds each row's count to the table's sessions, inserting rows not there yet.
-func upsertCounts(tx *gorm.DB, table, label string, rows [][]any) error {
-	cols := "app_id, day, " + label + ", make, mode, sandbox, shard"
+func upsertCounts(tx *gorm.DB, t int, rows [][]any) error {
+	table := rollupTables[t].name
+	cols := "app_id, day, " + rollupTables[t].label + ", make, mode, sandbox"
+	if t != completionTable {
+		cols += ", shard"
+	}
 	for chunk := range slices.Chunk(rows, 400) {
 		values, args := valuesList(chunk)
 		err := tx.Exec(fmt.Sprintf(`INSERT INTO %s (%s, sessions) VALUES %s ON CONFLICT (%s)

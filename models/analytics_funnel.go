@@ -183,32 +183,55 @@ func ownerCells(db *gorm.DB, appID string, f AnalyticsFilter) ([]funnelCell, []E
 	return cells, errs, nil
 }
 
-// medianSecondsToComplete is the median time from launch to completion of the completed sessions under f.
+// durationCount is how many sessions took Seconds to complete.
+type durationCount struct{ Seconds, Sessions int }
+
+// medianSecondsToComplete is the median time, in whole seconds, from launch to completion of the
+// completed sessions under f: from the completion histogram without an owner (its size is bounded by
+// the distinct durations, not by history), from the owner's summaries with one.
 func medianSecondsToComplete(db *gorm.DB, appID string, f AnalyticsFilter) (float64, error) {
-	var rows []struct{ StartedAt, CompletedAt time.Time }
+	var buckets []durationCount
+	if f.Owner == "" {
+		err := dimensionScope(db.Table("completion_daily").Where("app_id = ? AND day BETWEEN ? AND ?",
+			appID, dayOf(f.Range.From), dayOf(f.Range.To)), f).
+			Select("seconds, SUM(sessions) AS sessions").Group("seconds").Order("seconds").Scan(&buckets).Error
+		return medianOfHistogram(buckets), err
+	}
+	var rows []sessionSummary
 	err := summaryScope(db, appID, f).Select("started_at, completed_at").
 		Where("started_at IS NOT NULL AND completed_at IS NOT NULL").Scan(&rows).Error
-	if err != nil {
-		return 0, err
+	counts := map[int]int{}
+	for _, r := range rows {
+		secs, _ := secondsToComplete(r)
+		counts[secs]++
 	}
-	secs := make([]float64, len(rows))
-	for i, r := range rows {
-		secs[i] = r.CompletedAt.Sub(r.StartedAt).Seconds()
+	for secs, n := range counts {
+		buckets = append(buckets, durationCount{secs, n})
 	}
-	return median(secs), nil
+	slices.SortFunc(buckets, func(a, b durationCount) int { return a.Seconds - b.Seconds })
+	return medianOfHistogram(buckets), err
 }
 
-// median is the middle value of xs (the mean of the middle two for an even count), 0 for none.
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
+// medianOfHistogram is the median of values given as (value, count) in ascending order: the middle
+// value, or the mean of the middle two for an even count; 0 for none.
+func medianOfHistogram(buckets []durationCount) float64 {
+	total := 0
+	for _, b := range buckets {
+		total += b.Sessions
+	}
+	if total == 0 {
 		return 0
 	}
-	slices.Sort(xs)
-	mid := len(xs) / 2
-	if len(xs)%2 == 1 {
-		return xs[mid]
+	at := func(pos int) float64 { // the value at 0-based position pos
+		for _, b := range buckets {
+			if pos < b.Sessions {
+				return float64(b.Seconds)
+			}
+			pos -= b.Sessions
+		}
+		return 0
 	}
-	return (xs[mid-1] + xs[mid]) / 2
+	return (at((total-1)/2) + at(total/2)) / 2
 }
 
 // ratio is num/den, 0 when den is 0.

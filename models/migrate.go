@@ -15,6 +15,9 @@ type migration struct {
 	SQL     string
 }
 
+// backfills run after a step's SQL, in its transaction, for data SQL cannot compute portably.
+var backfills = map[int]func(tx *gorm.DB) error{11: backfillCompletions}
+
 // migrationLockKey is the PostgreSQL advisory-lock key that serialises replicas migrating at once.
 const migrationLockKey = 7_243_001
 
@@ -58,6 +61,11 @@ func applyMigration(conn *gorm.DB, types *strings.Replacer, m migration) error {
 				continue
 			}
 			if err := tx.Exec(stmt).Error; err != nil {
+				return err
+			}
+		}
+		if backfill := backfills[m.Version]; backfill != nil {
+			if err := backfill(tx); err != nil {
 				return err
 			}
 		}

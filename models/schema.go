@@ -363,4 +363,15 @@ CREATE TABLE idempotency_keys (
 	created_at {ts} NOT NULL,
 	PRIMARY KEY (app_id, idem_key)
 )`},
+	{11, "completion-time histogram (backfilled from the summaries)", `
+CREATE TABLE completion_daily (
+	app_id TEXT NOT NULL,
+	day TEXT NOT NULL,
+	make TEXT NOT NULL DEFAULT '',
+	mode TEXT NOT NULL DEFAULT '',
+	sandbox {bool} NOT NULL DEFAULT FALSE,
+	seconds INTEGER NOT NULL,
+	sessions INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (app_id, day, make, mode, sandbox, seconds)
+)`},
 }
