@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -64,7 +65,11 @@ func decodeEvents(raw []json.RawMessage) ([]models.EventInput, []models.EventRef
 		var e eventJSON
 		dec := json.NewDecoder(bytes.NewReader(r))
 		dec.DisallowUnknownFields()
-		if err := dec.Decode(&e); err != nil {
+		err := dec.Decode(&e)
+		if err == nil && !bytes.HasPrefix(bytes.TrimSpace(r), []byte("{")) { // null decodes without error
+			err = errors.New("null")
+		}
+		if err != nil {
 			refused = append(refused, models.EventRefusal{Index: i, Field: "events", Code: "malformed_event",
 				Message: "This event is not an object of the documented fields: " + jsonProblem(err)})
 			continue

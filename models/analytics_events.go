@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"regexp"
 	"slices"
 	"strings"
@@ -91,8 +90,11 @@ func IngestEvents(db *gorm.DB, key APIKey, idemKey string, inputs []EventInput, 
 	requestHash := hashInputs(inputs, refused)
 	err := retryDeadlock(db, func(tx *gorm.DB) error {
 		if idemKey != "" {
-			if earlier, found, err := rememberedResult(tx, key.AppID, idemKey, requestHash, now); err != nil || found {
-				result = earlier
+			earlier, err := claimIdempotencyKey(tx, key.AppID, idemKey, requestHash, now)
+			if err != nil || earlier != nil {
+				if earlier != nil {
+					result = *earlier
+				}
 				return err
 			}
 		}
@@ -192,30 +194,40 @@ type idempotencyRecord struct {
 
 func (idempotencyRecord) TableName() string { return "idempotency_keys" }
 
-// rememberedResult is the earlier answer to idemKey, if it is recent; the same key with other events is refused.
-func rememberedResult(tx *gorm.DB, appID, idemKey, requestHash string, now time.Time) (IngestResult, bool, error) {
+// claimIdempotencyKey takes idemKey for this request, or returns the answer it already gave. The key's
+// row is inserted (or, when it exists, locked) first, so concurrent retries under one key wait for the
+// first to commit and then answer what it answered; a key past its window is taken over.
+func claimIdempotencyKey(tx *gorm.DB, appID, idemKey, requestHash string, now time.Time) (*IngestResult, error) {
+	err := tx.Exec(`INSERT INTO idempotency_keys (app_id, idem_key, request_hash, status, response, created_at)
+		VALUES (?, ?, ?, 0, '', ?) ON CONFLICT (app_id, idem_key) DO NOTHING`, appID, idemKey, requestHash, now).Error
+	if err != nil {
+		return nil, err
+	}
+	q := tx.Where("app_id = ? AND idem_key = ?", appID, idemKey)
+	if IsPostgres(tx) {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
 	var rec idempotencyRecord
-	err := tx.Where("app_id = ? AND idem_key = ? AND created_at > ?", appID, idemKey, now.Add(-idempotencyWindow)).Take(&rec).Error
-	switch {
-	case errors.Is(err, gorm.ErrRecordNotFound):
-		return IngestResult{}, false, nil
+	switch err := q.Take(&rec).Error; {
 	case err != nil:
-		return IngestResult{}, false, err
+		return nil, err
+	case rec.Status == 0 || rec.CreatedAt.Before(now.Add(-idempotencyWindow)):
+		return nil, nil // ours: just inserted, or forgotten
 	case rec.RequestHash != requestHash:
-		return IngestResult{}, true, Invalid("Idempotency-Key", "idempotency_key_reused",
+		return nil, Invalid("Idempotency-Key", "idempotency_key_reused",
 			"This Idempotency-Key was used for a different request; use a new key for new events.")
 	}
 	var out IngestResult
 	err = json.Unmarshal([]byte(rec.Response), &out)
-	return out, true, err
+	return &out, err
 }
 
+// rememberResult stores the answer under the key claimed by claimIdempotencyKey.
 func rememberResult(tx *gorm.DB, appID, idemKey, requestHash string, result IngestResult, now time.Time) error {
 	body, err := json.Marshal(result)
 	if err != nil {
 		return err
 	}
-	rec := idempotencyRecord{AppID: appID, IdemKey: idemKey, RequestHash: requestHash, Status: 202, Response: string(body), CreatedAt: now}
-	// A key older than the window is forgotten: the new request takes it over.
-	return tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "app_id"}, {Name: "idem_key"}}, UpdateAll: true}).Create(&rec).Error
+	return tx.Model(&idempotencyRecord{}).Where("app_id = ? AND idem_key = ?", appID, idemKey).
+		Updates(map[string]any{"request_hash": requestHash, "status": 202, "response": string(body), "created_at": now}).Error
 }
