@@ -106,29 +106,69 @@ func OwnersFor(db *gorm.DB, orgID, appID string, f AnalyticsFilter, sort string,
 		limit = defaultOwnersLimit
 	}
 	limit = min(limit, maxOwnersLimit)
-	offset, err := decodeOwnersCursor(cursor)
+	var (
+		rows []ownerAggregate
+		next string
+		err  error
+	)
+	if sort == OwnerSortLastSeen {
+		rows, next, err = recentOwnersPage(db, appID, f, limit, cursor)
+	} else {
+		rows, next, err = rankedOwnersPage(db, appID, f, order, limit, cursor)
+	}
 	if err != nil {
 		return nil, "", err
-	}
-	inner := ownerSummaryScope(db, appID, f)
-	if f.Owner != "" {
-		inner = inner.Where(`LOWER(owner) LIKE ? ESCAPE '\'`, "%"+escapeLike(strings.ToLower(f.Owner))+"%")
-	}
-	var rows []ownerAggregate
-	err = ownersQuery(db, inner).Order(order).Limit(limit + 1).Offset(offset).Scan(&rows).Error
-	if err != nil {
-		return nil, "", err
-	}
-	next := ""
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next = encodeOwnersCursor(offset + limit)
 	}
 	out := make([]OwnerRow, len(rows))
 	for i, r := range rows {
 		out[i] = r.row()
 	}
 	return out, next, nil
+}
+
+// recentOwnersPage is a page of the default sort, found by walking the most recent sessions.
+func recentOwnersPage(db *gorm.DB, appID string, f AnalyticsFilter, limit int, cursor string) ([]ownerAggregate, string, error) {
+	mark, err := decodeRecentCursor(cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	owners, err := recentOwners(db, appID, f, limit, mark)
+	if err != nil || len(owners) == 0 {
+		return nil, "", err
+	}
+	page := owners[:min(len(owners), limit)]
+	var rows []ownerAggregate
+	err = ownersQuery(db, ownersSearchScope(db, appID, f).Where("owner IN ?", page)).
+		Order(ownerOrders[OwnerSortLastSeen]).Scan(&rows).Error
+	if err != nil || len(owners) <= limit || len(rows) == 0 {
+		return rows, "", err
+	}
+	last := rows[len(rows)-1]
+	return rows, encodeRecentCursor(ownerMark{At: last.LastEventAt.UTC(), Owner: last.Owner}), nil
+}
+
+// rankedOwnersPage is a page of the other sorts: every owner in the range is grouped and ranked (its
+// cost grows with the sessions in the range), and the cursor is an offset into that ranking.
+func rankedOwnersPage(db *gorm.DB, appID string, f AnalyticsFilter, order string, limit int, cursor string) ([]ownerAggregate, string, error) {
+	offset, err := decodeOwnersCursor(cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	var rows []ownerAggregate
+	err = ownersQuery(db, ownersSearchScope(db, appID, f)).Order(order).Limit(limit + 1).Offset(offset).Scan(&rows).Error
+	if err != nil || len(rows) <= limit {
+		return rows, "", err
+	}
+	return rows[:limit], encodeOwnersCursor(offset + limit), nil
+}
+
+// ownersSearchScope is ownerSummaryScope narrowed by f.Owner as a case-insensitive substring.
+func ownersSearchScope(db *gorm.DB, appID string, f AnalyticsFilter) *gorm.DB {
+	q := ownerSummaryScope(db, appID, f)
+	if f.Owner != "" {
+		q = q.Where(`LOWER(owner) LIKE ? ESCAPE '\'`, "%"+escapeLike(strings.ToLower(f.Owner))+"%")
+	}
+	return q
 }
 
 // ownerSummaryScope selects an app's session summaries under f's range, make, mode and sandbox parts

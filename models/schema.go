@@ -363,7 +363,7 @@ CREATE TABLE idempotency_keys (
 	created_at {ts} NOT NULL,
 	PRIMARY KEY (app_id, idem_key)
 )`},
-	{11, "completion-time histogram (backfilled from the summaries)", `
+	{11, "completion-time histogram (backfilled from the summaries); summaries by recency", `
 CREATE TABLE completion_daily (
 	app_id TEXT NOT NULL,
 	day TEXT NOT NULL,
@@ -373,5 +373,6 @@ CREATE TABLE completion_daily (
 	seconds INTEGER NOT NULL,
 	sessions INTEGER NOT NULL DEFAULT 0,
 	PRIMARY KEY (app_id, day, make, mode, sandbox, seconds)
-)`},
+);
+CREATE INDEX session_summaries_app_recent ON session_summaries (app_id, last_event_at)`},
 }
