@@ -2,6 +2,7 @@ package models
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -37,11 +38,11 @@ func GenerateDemoEvents(t DemoTraffic, now time.Time) ([]EventInput, error) {
 		return nil, fmt.Errorf("owners and sessions must be at least 1, days between 1 and 365")
 	}
 	r := rand.New(rand.NewPCG(t.Seed, t.Seed^0x9e3779b97f4a7c15))
-	zipf := rand.NewZipf(r, 1.2, 4, uint64(t.Owners-1))
 	span := time.Duration(t.Days) * 24 * time.Hour
 	var out []EventInput
 	for range t.Sessions {
-		owner := fmt.Sprintf("driver-%05d@example.com", zipf.Uint64()+1)
+		// Skewed towards the first owners: most come once or twice, a few (fleets) many times.
+		owner := fmt.Sprintf("driver-%05d@example.com", int(float64(t.Owners)*math.Pow(r.Float64(), 1.5))+1)
 		// Start within the period, leaving the last minutes for the session to finish before now.
 		start := now.Add(-span + time.Duration(r.Int64N(int64(span-10*time.Minute)))).Truncate(time.Second)
 		out = append(out, demoSession(r, owner, start)...)
