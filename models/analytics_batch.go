@@ -182,8 +182,10 @@ var rollupTables = []struct{ name, label string }{
 	funnelTable: {"funnel_daily", "step"}, errorTable: {"error_daily", "error_code"}, completionTable: {"completion_daily", "seconds"}}
 
 // rollupCell is one row of a rollup table: funnel_daily (label = step), error_daily (label = error
-// code) or completion_daily (label = whole seconds from launch to completion; not sharded, since
-// completions spread over many durations anyway).
+// code) or completion_daily (label = whole seconds from launch to completion). The completion
+// histogram has no shards (completions spread over many durations anyway), and counts each session
+// twice: under its make and under make "*" (all makes), with the make first in its key, so that a
+// dashboard reads one make's rows or the total's, never every make's.
 type rollupCell struct {
 	table int
 	key   rollupKey
@@ -209,12 +211,21 @@ func (d rollupDeltas) add(s sessionSummary, sign int) {
 }
 
 func (d rollupDeltas) addCompletion(s sessionSummary, sign int) {
-	if secs, ok := secondsToComplete(s); ok {
-		k := s.key()
-		k.Shard = 0
-		d[rollupCell{completionTable, k, strconv.Itoa(secs)}] += sign
+	secs, ok := secondsToComplete(s)
+	if !ok {
+		return
+	}
+	for _, m := range []string{allMakes, s.Make} {
+		if m != "" {
+			k := s.key()
+			k.Shard, k.Make = 0, m
+			d[rollupCell{completionTable, k, strconv.Itoa(secs)}] += sign
+		}
 	}
 }
+
+// allMakes is the make under which completion_daily counts every make together.
+const allMakes = "*"
 
 // secondsToComplete is the whole seconds from a session's launch to its completion, when it has both.
 func secondsToComplete(s sessionSummary) (int, bool) {
@@ -257,7 +268,7 @@ func (d rollupDeltas) flush(tx *gorm.DB) error {
 			}
 			row := []any{k.AppID, k.Day, label, k.Make, k.Mode, k.Sandbox, k.Shard, d[c]}
 			if table == completionTable { // no shard column
-				row = slices.Delete(row, 6, 7)
+				row = []any{k.AppID, k.Make, k.Day, label, k.Mode, k.Sandbox, d[c]}
 			}
 			rows = append(rows, row)
 		}
@@ -284,9 +295,9 @@ func backfillCompletions(tx *gorm.DB) error {
 // upsertCounts adds each row's count to the table's sessions, inserting rows not there yet.
 func upsertCounts(tx *gorm.DB, t int, rows [][]any) error {
 	table := rollupTables[t].name
-	cols := "app_id, day, " + rollupTables[t].label + ", make, mode, sandbox"
-	if t != completionTable {
-		cols += ", shard"
+	cols := "app_id, day, " + rollupTables[t].label + ", make, mode, sandbox, shard"
+	if t == completionTable {
+		cols = "app_id, make, day, seconds, mode, sandbox"
 	}
 	for chunk := range slices.Chunk(rows, 400) {
 		values, args := valuesList(chunk)

@@ -52,3 +52,30 @@ func TestCompactRollupsKeepsEveryFigure(t *testing.T) {
 	}
 	checkAgainstTruth(t, env, specs)
 }
+
+// The completion histogram's migration rebuilds it from the summaries: the same medians, any filter.
+func TestBackfillCompletionsRebuildsTheHistogram(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 8))
+	var specs []sessionSpec
+	for i := range 120 {
+		specs = append(specs, randomSession(r, i))
+	}
+	env := newAnalyticsEnv(t)
+	env.load(t, specs)
+	filters := analyticsFilters()
+	before := make([]float64, len(filters))
+	for i, f := range filters {
+		before[i] = env.funnel(t, f).MedianSecondsToComplete
+	}
+	if err := env.db.Exec("DELETE FROM completion_daily").Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := models.BackfillCompletions(env.db); err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range filters {
+		if got := env.funnel(t, f).MedianSecondsToComplete; got != before[i] || (i == 0 && got == 0) {
+			t.Errorf("filter %+v: median %v after the backfill, %v before", f, got, before[i])
+		}
+	}
+}

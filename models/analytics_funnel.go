@@ -187,13 +187,15 @@ func ownerCells(db *gorm.DB, appID string, f AnalyticsFilter) ([]funnelCell, []E
 type durationCount struct{ Seconds, Sessions int }
 
 // medianSecondsToComplete is the median time, in whole seconds, from launch to completion of the
-// completed sessions under f: from the completion histogram without an owner (its size is bounded by
-// the distinct durations, not by history), from the owner's summaries with one.
+// completed sessions under f: from the completion histogram (its size is bounded by the distinct
+// durations, not by history), or, for one owner, from the owner's session summaries.
 func medianSecondsToComplete(db *gorm.DB, appID string, f AnalyticsFilter) (float64, error) {
 	var buckets []durationCount
 	if f.Owner == "" {
-		err := dimensionScope(db.Table("completion_daily").Where("app_id = ? AND day BETWEEN ? AND ?",
-			appID, dayOf(f.Range.From), dayOf(f.Range.To)), f).
+		byMake := f
+		byMake.Make = "" // the histogram's make column is matched here: "*" holds every make
+		err := dimensionScope(db.Table("completion_daily").Where("app_id = ? AND make = ? AND day BETWEEN ? AND ?",
+			appID, cmp.Or(f.Make, allMakes), dayOf(f.Range.From), dayOf(f.Range.To)), byMake).
 			Select("seconds, SUM(sessions) AS sessions").Group("seconds").Order("seconds").Scan(&buckets).Error
 		return medianOfHistogram(buckets), err
 	}

@@ -366,13 +366,13 @@ CREATE TABLE idempotency_keys (
 	{11, "completion-time histogram (backfilled from the summaries); summaries by recency", `
 CREATE TABLE completion_daily (
 	app_id TEXT NOT NULL,
+	make TEXT NOT NULL,
 	day TEXT NOT NULL,
-	make TEXT NOT NULL DEFAULT '',
 	mode TEXT NOT NULL DEFAULT '',
 	sandbox {bool} NOT NULL DEFAULT FALSE,
 	seconds INTEGER NOT NULL,
 	sessions INTEGER NOT NULL DEFAULT 0,
-	PRIMARY KEY (app_id, day, make, mode, sandbox, seconds)
+	PRIMARY KEY (app_id, make, day, mode, sandbox, seconds)
 );
 CREATE INDEX session_summaries_app_recent ON session_summaries (app_id, last_event_at)`},
 }

@@ -1,0 +1,4 @@
+package models
+
+// Internals the external tests drive directly.
+var BackfillCompletions = backfillCompletions
