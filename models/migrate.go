@@ -16,7 +16,27 @@ type migration struct {
 }
 
 // backfills run after a step's SQL, in its transaction, for data SQL cannot compute portably.
-var backfills = map[int]func(tx *gorm.DB) error{11: backfillCompletions}
+var backfills = map[int]func(tx *gorm.DB) error{11: backfillCompletions, 12: ownerSearchIndex}
+
+// ownerSearchIndex speeds up the owners page's substring search on PostgreSQL with a trigram index.
+// pg_trgm ships with PostgreSQL but creating it needs the CREATE privilege on the database; without
+// it the search still works, by scanning, so a refusal is not an error.
+func ownerSearchIndex(tx *gorm.DB) error {
+	if !IsPostgres(tx) {
+		return nil
+	}
+	if err := tx.SavePoint("trgm").Error; err != nil {
+		return err
+	}
+	err := tx.Exec("CREATE EXTENSION IF NOT EXISTS pg_trgm").Error
+	if err == nil {
+		err = tx.Exec("CREATE INDEX session_summaries_owner_search ON session_summaries USING gin (LOWER(owner) gin_trgm_ops)").Error
+	}
+	if err != nil {
+		return tx.RollbackTo("trgm").Error
+	}
+	return nil
+}
 
 // migrationLockKey is the PostgreSQL advisory-lock key that serialises replicas migrating at once.
 const migrationLockKey = 7_243_001
