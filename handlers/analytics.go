@@ -64,6 +64,24 @@ func (h *Handler) analyticsPage(c *fiber.Ctx) error {
 		"Makes": models.Makes}))
 }
 
+// analyticsFunnelCSV is the Analytics tab's download: the funnel under the page's filters.
+func (h *Handler) analyticsFunnelCSV(c *fiber.Ctx) error {
+	cc, d, err := h.consoleApp(c, models.ActionReadAnalytics)
+	if err != nil {
+		return err
+	}
+	f, err := analyticsFilter(c)
+	if err != nil {
+		return err
+	}
+	funnel, err := models.FunnelFor(h.DB, cc.Org.ID, d.ID, f)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return sendCSV(c, csvName("funnel", d.ID, f), funnelCSVTable(funnel))
+}
+
 func headlines(now, before models.Funnel) []headline {
 	out := []headline{
 		{Label: "Sessions started", Value: fmt.Sprint(now.Started)},
@@ -161,18 +179,50 @@ func (h *Handler) orgAnalyticsPage(c *fiber.Ctx) error {
 	if rangeErr != nil {
 		f.Range = models.LastDays(30, time.Now().UTC())
 	}
-	apps, err := models.ListApps(h.DB, cc.Org.ID)
+	rows, err := h.orgFigures(cc.Org.ID, f)
 	if err != nil {
 		return err
 	}
+	return h.render(c, "console/org_analytics", fiber.Map{"Title": "Analytics", "Active": "analytics", "Rows": rows,
+		"Filter": f, "From": f.Range.From.Format(time.DateOnly), "To": f.Range.To.Format(time.DateOnly), "RangeError": models.FieldErrors(rangeErr)})
+}
+
+// orgAnalyticsCSV is the overview's download: one row per app.
+func (h *Handler) orgAnalyticsCSV(c *fiber.Ctx) error {
+	cc, err := h.consoleOrg(c, models.ActionReadAnalytics)
+	if err != nil {
+		return err
+	}
+	f, err := analyticsFilter(c)
+	if err != nil {
+		return err
+	}
+	figures, err := h.orgFigures(cc.Org.ID, f)
+	if err != nil {
+		return err
+	}
+	rows := [][]string{{"app_id", "app", "sessions_started", "sessions_completed", "conversion_rate", "median_seconds_to_complete"}}
+	for _, r := range figures {
+		rows = append(rows, []string{r.App.ID, r.App.Name, itoa(r.Funnel.Started), itoa(r.Funnel.Completed),
+			ftoa(r.Funnel.ConversionRate), ftoa(r.Funnel.MedianSecondsToComplete)})
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return sendCSV(c, csvName("overview", cc.Org.ID, f), rows)
+}
+
+// orgFigures is each of the organisation's apps with its funnel under f.
+func (h *Handler) orgFigures(orgID string, f models.AnalyticsFilter) ([]appFigures, error) {
+	apps, err := models.ListApps(h.DB, orgID)
+	if err != nil {
+		return nil, err
+	}
 	rows := make([]appFigures, 0, len(apps))
 	for _, app := range apps {
-		funnel, err := models.FunnelFor(h.DB, cc.Org.ID, app.ID, f)
+		funnel, err := models.FunnelFor(h.DB, orgID, app.ID, f)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		rows = append(rows, appFigures{App: app, Funnel: funnel, Percent: funnel.ConversionRate * 100})
 	}
-	return h.render(c, "console/org_analytics", fiber.Map{"Title": "Analytics", "Active": "analytics", "Rows": rows,
-		"Filter": f, "From": f.Range.From.Format(time.DateOnly), "To": f.Range.To.Format(time.DateOnly), "RangeError": models.FieldErrors(rangeErr)})
+	return rows, nil
 }

@@ -141,6 +141,11 @@ func (h *Handler) apiAnalyticsFunnel(c *fiber.Ctx) error {
 	if !wantsCSV(c) {
 		return c.JSON(toFunnelJSON(funnel))
 	}
+	return sendCSV(c, csvName("funnel", app.ID, f), funnelCSVTable(funnel))
+}
+
+// funnelCSVTable is the funnel as one table: a section column says which part each row belongs to.
+func funnelCSVTable(funnel models.Funnel) [][]string {
 	rows := [][]string{{"section", "name", "value", "drop_off_rate"},
 		{"headline", "sessions_started", itoa(funnel.Started), ""},
 		{"headline", "sessions_completed", itoa(funnel.Completed), ""},
@@ -158,7 +163,7 @@ func (h *Handler) apiAnalyticsFunnel(c *fiber.Ctx) error {
 	for _, d := range funnel.Daily {
 		rows = append(rows, []string{"day_started", d.Day, itoa(d.Started), ""}, []string{"day_completed", d.Day, itoa(d.Completed), ""})
 	}
-	return sendCSV(c, csvName("funnel", app.ID, f), rows)
+	return rows
 }
 
 // maxOwnersCSV bounds an owners export, which pages through the whole list in one response.
@@ -230,13 +235,18 @@ func (h *Handler) apiAnalyticsOwner(c *fiber.Ctx) error {
 	if !wantsCSV(c) {
 		return c.JSON(toTimelineJSON(row, sessions))
 	}
+	return sendCSV(c, csvName("owner-"+fileSafe(owner), app.ID, f), timelineCSVTable(row, sessions))
+}
+
+// timelineCSVTable is an owner's timeline, one row per event.
+func timelineCSVTable(row models.OwnerRow, sessions []models.TimelineSession) [][]string {
 	rows := [][]string{{"owner", "session_id", "started_at", "outcome", "step", "at", "make", "error"}}
 	for _, s := range sessions {
 		for _, e := range s.Events {
 			rows = append(rows, []string{row.Owner, s.SessionID, rfc3339(s.StartedAt), s.Outcome, e.Step, rfc3339(e.At), e.Make, e.Error})
 		}
 	}
-	return sendCSV(c, csvName("owner-"+fileSafe(owner), app.ID, f), rows)
+	return rows
 }
 
 // wantsCSV reports whether the path asked for CSV with a .csv suffix.

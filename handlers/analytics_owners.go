@@ -311,12 +311,6 @@ func (h *Handler) analyticsOwnerCSV(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	rows := [][]string{{"owner", "session_id", "started_at", "outcome", "step", "at", "make", "error"}}
-	for _, s := range sessions {
-		for _, e := range s.Events {
-			rows = append(rows, []string{row.Owner, s.SessionID, rfc3339(s.StartedAt), s.Outcome, e.Step, rfc3339(e.At), e.Make, e.Error})
-		}
-	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return sendCSV(c, csvName("owner-"+fileSafe(owner), d.ID, f), rows)
+	return sendCSV(c, csvName("owner-"+fileSafe(owner), d.ID, f), timelineCSVTable(row, sessions))
 }

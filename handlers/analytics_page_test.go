@@ -62,4 +62,28 @@ func TestAnalyticsPageShowsFiguresChartsAndEmptyState(t *testing.T) {
 	other := s.signedIn(s.signup("x@example.com", "X"))
 	resp, body = other.get("/apps/" + appID + "/analytics")
 	wantStatus(t, resp, body, http.StatusNotFound)
+	resp, body = other.get("/apps/" + appID + "/analytics/funnel.csv")
+	wantStatus(t, resp, body, http.StatusNotFound)
+	resp, body = other.get("/analytics.csv")
+	wantStatus(t, resp, body, http.StatusOK)
+	if strings.Contains(body, appID) || strings.Contains(body, "Measured") {
+		t.Fatalf("another organisation's overview CSV lists this app: %s", body)
+	}
+
+	resp, body = b.get("/apps/" + appID + "/analytics")
+	wantStatus(t, resp, body, http.StatusOK)
+	if !strings.Contains(body, `href="/apps/`+appID+`/analytics/funnel.csv?from=`) {
+		t.Fatal("the Analytics tab offers its figures as CSV")
+	}
+	resp, body = b.get("/apps/" + appID + "/analytics/funnel.csv?make=TESLA")
+	wantStatus(t, resp, body, http.StatusOK)
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") ||
+		!strings.Contains(body, "headline,sessions_started,2,") || !strings.Contains(body, "error,vehicle_incompatible,1,") {
+		t.Fatalf("funnel CSV (%s):\n%s", ct, body)
+	}
+	resp, body = b.get("/analytics.csv")
+	wantStatus(t, resp, body, http.StatusOK)
+	if !strings.Contains(body, appID+",Measured,2,1,0.5,") {
+		t.Fatalf("overview CSV:\n%s", body)
+	}
 }

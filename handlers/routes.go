@@ -143,6 +143,7 @@ func (h *Handler) consoleRoutes(app *fiber.App) {
 	app.Post("/members/:user/role", with(signedIn, h.changeRole)...)
 	app.Post("/members/:user/remove", with(signedIn, h.removeMember)...)
 	app.Get("/audit", with(signedIn, h.auditPage)...)
+	app.Get("/analytics.csv", with(signedIn, h.orgAnalyticsCSV)...)
 	app.Get("/analytics", with(signedIn, h.orgAnalyticsPage)...)
 
 	app.Get("/apps", with(signedIn, h.appsPage)...)
@@ -163,6 +164,7 @@ func (h *Handler) consoleRoutes(app *fiber.App) {
 	app.Post("/apps/:app/api-keys/:key/revoke", with(signedIn, h.revokeAPIKey)...)
 	app.Get("/apps/:app/connect", with(signedIn, h.connectBuilder)...)
 	app.Get("/apps/:app/analytics", with(signedIn, h.analyticsPage)...)
+	app.Get("/apps/:app/analytics/funnel.csv", with(signedIn, h.analyticsFunnelCSV)...)
 	// The CSV routes come first, so ".csv" is never read as part of an owner id.
 	app.Get("/apps/:app/analytics/owners.csv", with(signedIn, h.analyticsOwnersCSV)...)
 	app.Get("/apps/:app/analytics/owners", with(signedIn, h.analyticsOwnersPage)...)
