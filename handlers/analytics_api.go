@@ -224,9 +224,9 @@ func (h *Handler) apiAnalyticsOwner(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	owner, err := url.PathUnescape(c.Params("owner"))
+	owner, err := ownerParam(c)
 	if err != nil {
-		return models.ErrNotFound
+		return err
 	}
 	row, sessions, err := models.OwnerTimeline(h.DB, app.OrgID, app.ID, owner, f)
 	if err != nil {
@@ -250,6 +250,15 @@ func timelineCSVTable(row models.OwnerRow, sessions []models.TimelineSession) []
 }
 
 // wantsCSV reports whether the path asked for CSV with a .csv suffix.
+// ownerParam is the :owner path segment, percent-decoded (owner ids are any text); undecodable is a 404.
+func ownerParam(c *fiber.Ctx) (string, error) {
+	owner, err := url.PathUnescape(c.Params("owner"))
+	if err != nil {
+		return "", models.ErrNotFound
+	}
+	return owner, nil
+}
+
 func wantsCSV(c *fiber.Ctx) bool { return strings.HasSuffix(c.Path(), ".csv") }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -253,9 +253,9 @@ func (h *Handler) analyticsOwnerPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	owner, err := url.PathUnescape(c.Params("owner"))
+	owner, err := ownerParam(c)
 	if err != nil {
-		return models.ErrNotFound
+		return err
 	}
 	st := readOwnersList(c)
 	row, sessions, err := models.OwnerTimeline(h.DB, cc.Org.ID, d.ID, owner, st.Filter)
@@ -299,9 +299,9 @@ func (h *Handler) analyticsOwnerCSV(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	owner, err := url.PathUnescape(c.Params("owner"))
+	owner, err := ownerParam(c)
 	if err != nil {
-		return models.ErrNotFound
+		return err
 	}
 	f, err := analyticsFilter(c)
 	if err != nil {
