@@ -48,14 +48,20 @@ type sessionSummary struct {
 
 func (sessionSummary) TableName() string { return "session_summaries" }
 
-// rollupShards is how many rows share the count of one (app, day, step, make, mode, sandbox): every
-// Connect launch of an app on a day would otherwise update the same launched row and queue behind its
-// row lock until commit. Readers sum over the shards.
+// rollupShards is how many rows share the count of one (app, day, step, make, mode, sandbox) while
+// its day is current: every Connect launch of an app on a day would otherwise update the same launched
+// row and queue behind its row lock until commit. Readers (and CompactRollups) sum over the shards.
 const rollupShards = 16
 
-// shardOf is the rollup shard of a session: a function of its id alone, so its increments and
-// decrements always land on the same rows and no row ever goes negative.
-func shardOf(sessionID string) int {
+// shardOf is the rollup shard of a session counted under day: spread by session id while the day is
+// today or yesterday (UTC), when live traffic writes it; shard 0 for older days, which only late or
+// imported events touch, so those days never grow sixteen rows per cell. A session's increment and a
+// later decrement may therefore land on different shards of a cell (one row goes negative); the sum
+// over the shards, the only thing anyone reads, stays exact.
+func shardOf(sessionID, day string) int {
+	if day < dayOf(time.Now().Add(-24*time.Hour)) {
+		return 0
+	}
 	sum := sha256.Sum256([]byte(sessionID))
 	return int(sum[0]) % rollupShards
 }
@@ -81,7 +87,7 @@ func boolInt(b bool) int {
 }
 
 func (s sessionSummary) key() rollupKey {
-	return rollupKey{AppID: s.AppID, Day: s.Day, Make: s.Make, Mode: s.Mode, Sandbox: s.Sandbox, Shard: shardOf(s.SessionID)}
+	return rollupKey{AppID: s.AppID, Day: s.Day, Make: s.Make, Mode: s.Mode, Sandbox: s.Sandbox, Shard: shardOf(s.SessionID, s.Day)}
 }
 
 // RecordEvent stores e and brings the session's summary and the daily rollups up to date, all in tx

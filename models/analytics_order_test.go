@@ -120,6 +120,12 @@ func TestAnalyticsOutOfOrderEqualsInOrder(t *testing.T) {
 // checkAgainstTruth compares the per-step counts over every day with a count straight from the specs.
 func checkAgainstTruth(t *testing.T, env analyticsEnv, specs []sessionSpec) {
 	t.Helper()
+	checkAgainstTruthIn(t, env, specs, days(-1, 8))
+}
+
+// checkAgainstTruthIn is checkAgainstTruth over the days of r, which must hold every session.
+func checkAgainstTruthIn(t *testing.T, env analyticsEnv, specs []sessionSpec, r models.DateRange) {
+	t.Helper()
 	truth := map[string]int{}
 	errs := map[string]int{}
 	for _, s := range specs {
@@ -138,7 +144,7 @@ func checkAgainstTruth(t *testing.T, env analyticsEnv, specs []sessionSpec) {
 			errs[firstErr.code]++
 		}
 	}
-	got := env.funnel(t, models.AnalyticsFilter{Range: days(-1, 8), IncludeSandbox: true})
+	got := env.funnel(t, models.AnalyticsFilter{Range: r, IncludeSandbox: true})
 	for _, st := range got.Steps {
 		if st.Sessions != truth[st.Step] {
 			t.Errorf("step %s: %d sessions, want %d", st.Step, st.Sessions, truth[st.Step])

@@ -16,7 +16,23 @@ type migration struct {
 }
 
 // backfills run after a step's SQL, in its transaction, for data SQL cannot compute portably.
-var backfills = map[int]func(tx *gorm.DB) error{11: backfillCompletions, 12: ownerSearchIndex}
+var backfills = map[int]func(tx *gorm.DB) error{11: backfillCompletions, 12: ownerSearchIndex, 13: rollupStorage}
+
+// rollupStorage leaves room in every page of the rollup tables (each row is updated over and over,
+// and an update that fits on its page is a HOT update: no index entry, and the old version is pruned
+// on the next visit instead of bloating the table), and has autovacuum visit them often.
+func rollupStorage(tx *gorm.DB) error {
+	if !IsPostgres(tx) {
+		return nil
+	}
+	for _, table := range []string{"funnel_daily", "error_daily", "completion_daily"} {
+		if err := tx.Exec("ALTER TABLE " + table + " SET (fillfactor = 50, autovacuum_vacuum_scale_factor = 0.02, " +
+			"autovacuum_vacuum_threshold = 500, autovacuum_analyze_scale_factor = 0.05)").Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // ownerSearchIndex speeds up the owners page's substring search on PostgreSQL with a trigram index.
 // pg_trgm ships with PostgreSQL but creating it needs the CREATE privilege on the database; without
