@@ -3,6 +3,7 @@ package models
 import (
 	"cmp"
 	"slices"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -98,24 +99,44 @@ func FunnelFor(db *gorm.DB, orgID, appID string, f AnalyticsFilter) (Funnel, err
 	if len(f.Range.days()) > maxAnalyticsDays {
 		return Funnel{}, Invalid("from", "range_too_long", "Choose a range of at most 1000 days.")
 	}
-	var cells []funnelCell
-	var errs []ErrorCount
-	var err error
+	var (
+		cells                   []funnelCell
+		errs                    []ErrorCount
+		median                  float64
+		cellsErr, errsErr, mErr error
+	)
+	reads := []func(){func() { median, mErr = medianSecondsToComplete(db, appID, f) }}
 	if f.Owner == "" {
-		cells, errs, err = rollupCells(db, appID, f)
+		reads = append(reads, func() { cells, cellsErr = rollupCells(db, appID, f) },
+			func() { errs, errsErr = rollupErrors(db, appID, f) })
 	} else {
-		cells, errs, err = ownerCells(db, appID, f)
+		reads = append(reads, func() { cells, errs, cellsErr = ownerCells(db, appID, f) })
 	}
-	if err != nil {
-		return Funnel{}, err
-	}
-	median, err := medianSecondsToComplete(db, appID, f)
-	if err != nil {
+	// The reads are independent: on PostgreSQL they run side by side on their own connections, so a
+	// dashboard waits for the slowest, not for all of them (SQLite has one connection).
+	_, inTransaction := db.Statement.ConnPool.(gorm.TxCommitter) // one connection: no parallel reads
+	concurrently(IsPostgres(db) && !inTransaction, reads...)
+	if err := cmp.Or(cellsErr, errsErr, mErr); err != nil {
 		return Funnel{}, err
 	}
 	out := buildFunnel(cells, errs, f.Range)
 	out.MedianSecondsToComplete = median
 	return out, nil
+}
+
+// concurrently runs fns, at the same time when parallel is set, and returns when all are done.
+func concurrently(parallel bool, fns ...func()) {
+	if !parallel {
+		for _, fn := range fns {
+			fn()
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for _, fn := range fns {
+		wg.Go(fn)
+	}
+	wg.Wait()
 }
 
 // summaryScope selects an app's session summaries under f, through the (app_id, day) or
@@ -142,20 +163,21 @@ func dimensionScope(q *gorm.DB, f AnalyticsFilter) *gorm.DB {
 	return q
 }
 
-// rollupCells reads funnel_daily and error_daily for f (which has no owner), summing over the rows'
-// shards (and the modes and sandbox flags f leaves open).
-func rollupCells(db *gorm.DB, appID string, f AnalyticsFilter) ([]funnelCell, []ErrorCount, error) {
-	from, to := dayOf(f.Range.From), dayOf(f.Range.To)
+// rollupCells reads funnel_daily for f (which has no owner), summing over the rows' shards (and the
+// modes and sandbox flags f leaves open).
+func rollupCells(db *gorm.DB, appID string, f AnalyticsFilter) ([]funnelCell, error) {
 	var cells []funnelCell
-	err := dimensionScope(db.Table("funnel_daily").Where("app_id = ? AND day BETWEEN ? AND ?", appID, from, to), f).
+	err := dimensionScope(db.Table("funnel_daily").Where("app_id = ? AND day BETWEEN ? AND ?", appID, dayOf(f.Range.From), dayOf(f.Range.To)), f).
 		Select("day, step, make, SUM(sessions) AS sessions").Group("day, step, make").Scan(&cells).Error
-	if err != nil {
-		return nil, nil, err
-	}
+	return cells, err
+}
+
+// rollupErrors reads error_daily for f (which has no owner) likewise.
+func rollupErrors(db *gorm.DB, appID string, f AnalyticsFilter) ([]ErrorCount, error) {
 	var errs []ErrorCount
-	err = dimensionScope(db.Table("error_daily").Where("app_id = ? AND day BETWEEN ? AND ?", appID, from, to), f).
+	err := dimensionScope(db.Table("error_daily").Where("app_id = ? AND day BETWEEN ? AND ?", appID, dayOf(f.Range.From), dayOf(f.Range.To)), f).
 		Select("error_code AS code, SUM(sessions) AS count").Group("error_code").Scan(&errs).Error
-	return cells, errs, err
+	return errs, err
 }
 
 // ownerCells counts f's owner's sessions from their summaries, in the shape of the rollups.

@@ -347,3 +347,20 @@ func TestAnalyticsRollupShardsSumExactly(t *testing.T) {
 		t.Errorf("owner o3 started %d, want %d", o.Started, specsOf("o3"))
 	}
 }
+
+// FunnelFor reads in parallel on PostgreSQL, but never on a transaction's single connection.
+func TestFunnelInsideATransaction(t *testing.T) {
+	env := newAnalyticsEnv(t)
+	env.load(t, handSessions())
+	want := env.funnel(t, models.AnalyticsFilter{Range: days(0, 4)})
+	err := env.db.Transaction(func(tx *gorm.DB) error {
+		got, err := models.FunnelFor(tx, env.acc.Org.ID, env.app.ID, models.AnalyticsFilter{Range: days(0, 4)})
+		if err == nil && !reflect.DeepEqual(got, want) {
+			t.Errorf("in a transaction: %+v, want %+v", got, want)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
