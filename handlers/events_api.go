@@ -39,8 +39,8 @@ func (h *Handler) apiIngestEvents(c *fiber.Ctx) error {
 	inputs, refused := decodeEvents(body.Events)
 	key, _ := c.Locals("api_key").(models.APIKey)
 	idemKey := c.Get("Idempotency-Key")
-	if len(idemKey) > 255 {
-		return models.Invalid("Idempotency-Key", "invalid", "Use an Idempotency-Key of at most 255 characters.")
+	if !validIdempotencyKey(idemKey) {
+		return models.Invalid("Idempotency-Key", "invalid", "Use an Idempotency-Key of at most 255 printable ASCII characters, such as a UUID.")
 	}
 	result, err := models.IngestEvents(h.DB, key, idemKey, inputs, refused, time.Now().UTC())
 	if err != nil {
@@ -78,4 +78,18 @@ func decodeEvents(raw []json.RawMessage) ([]models.EventInput, []models.EventRef
 			Step: e.Step, OccurredAt: e.OccurredAt, Make: e.Make, Error: e.Error, Mode: e.Mode})
 	}
 	return inputs, refused
+}
+
+// validIdempotencyKey accepts what clients send as such keys (UUIDs, random tokens): up to 255 printable
+// ASCII characters; empty means none.
+func validIdempotencyKey(k string) bool {
+	if len(k) > 255 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x20 || k[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }

@@ -91,6 +91,9 @@ func (h *Handler) PurgeExpiredState(ctx context.Context) {
 			if err := models.PurgeRateCounters(h.DB, time.Now().Add(-time.Hour)); err != nil {
 				h.Log.Warn("purge rate counters", "err", err)
 			}
+			if err := models.PurgeIdempotencyKeys(h.DB, time.Now().Add(-models.IdempotencyWindow)); err != nil {
+				h.Log.Warn("purge idempotency keys", "err", err)
+			}
 			// Days before yesterday are over: their rollup shards fold into one row per cell.
 			if _, err := models.CompactRollups(h.DB, time.Now().UTC().AddDate(0, 0, -1)); err != nil {
 				h.Log.Warn("compact analytics rollups", "err", err)

@@ -95,7 +95,7 @@ func TestSimulatorListAndCreate(t *testing.T) {
 			422, []string{`value="i4"`, `value="BMW" selected`}, "Enter the owner"},
 		{"year not a number", url.Values{"owner": {"kept-owner"}, "make": {"KIA"}, "model": {"EV6"}, "year": {"soon"}},
 			422, []string{`value="soon"`, `value="KIA" selected`}, "Enter a model year from 1990"},
-		{"duplicate VIN", url.Values{"owner": {"other@example.com"}, "make": {"TESLA"}, "model": {"Model Y"}, "vin": {strings.ToLower(states[0].VIN)}},
+		{"duplicate VIN", url.Values{"owner": {"other@example.com"}, "make": {"TESLA"}, "model": {"Model Y"}, "vin": {strings.ToLower(states[0].VIN)}, "year": {"2022"}},
 			409, []string{`value="other@example.com"`, `value="Model Y"`}, "already has this VIN"},
 	}
 	for _, tc := range failures {

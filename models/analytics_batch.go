@@ -3,6 +3,7 @@ package models
 import (
 	"cmp"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,6 +22,9 @@ import (
 // memory and written last).
 func ingestBatch(tx *gorm.DB, appID string, events []SessionEvent, sandbox bool) (map[string]bool, error) {
 	events = orderedUnique(appID, events)
+	if len(events) == 0 {
+		return map[string]bool{}, nil
+	}
 	stored, err := insertEvents(tx, events)
 	if err != nil || len(stored) == 0 {
 		return stored, err
@@ -57,7 +61,8 @@ func orderedUnique(appID string, events []SessionEvent) []SessionEvent {
 			continue
 		}
 		seen[e.ID] = true
-		e.AppID, e.OccurredAt = appID, e.OccurredAt.UTC()
+		// PostgreSQL keeps microseconds: fold what will be read back, so later folds agree with this one.
+		e.AppID, e.OccurredAt = appID, e.OccurredAt.UTC().Truncate(time.Microsecond)
 		if e.ReceivedAt.IsZero() {
 			e.ReceivedAt = now
 		}
@@ -253,7 +258,7 @@ func (d rollupDeltas) flush(tx *gorm.DB) error {
 			}
 			return 1
 		}
-		return strings.Compare(a.label, b.label)
+		return cmp.Compare(labelRank(a), labelRank(b))
 	})
 	for table := range rollupTables {
 		var rows [][]any
@@ -279,17 +284,38 @@ func (d rollupDeltas) flush(tx *gorm.DB) error {
 	return nil
 }
 
-// backfillCompletions fills completion_daily from the session summaries that existed before it.
+// backfillCompletions fills completion_daily from the session summaries that existed before it, a
+// page of 5,000 at a time in (app_id, session_id) order.
 func backfillCompletions(tx *gorm.DB) error {
-	var rows []sessionSummary
-	err := tx.Where("started_at IS NOT NULL AND completed_at IS NOT NULL").FindInBatches(&rows, 5000, func(_ *gorm.DB, _ int) error {
+	var after sessionSummary
+	for {
+		var rows []sessionSummary
+		err := tx.Where("started_at IS NOT NULL AND completed_at IS NOT NULL").
+			Where("app_id > ? OR (app_id = ? AND session_id > ?)", after.AppID, after.AppID, after.SessionID).
+			Order("app_id, session_id").Limit(5000).Find(&rows).Error
+		if err != nil || len(rows) == 0 {
+			return err
+		}
 		d := rollupDeltas{}
 		for _, s := range rows {
 			d.addCompletion(s, 1)
 		}
-		return d.flush(tx)
-	}).Error
-	return err
+		if err := d.flush(tx); err != nil {
+			return err
+		}
+		after = rows[len(rows)-1]
+	}
+}
+
+// labelRank orders the cells of one key: funnel steps in the order sessions reach them, other labels
+// by text. A Connect transaction that records two steps (launched then error, permissions_approved then
+// completed) flushes twice; with steps in funnel order its second flush only locks rows after its
+// first's, keeping the one global lock order that batches follow.
+func labelRank(c rollupCell) string {
+	if c.table == funnelTable {
+		return fmt.Sprintf("%02d", bits.TrailingZeros64(uint64(stepBit(c.label))))
+	}
+	return c.label
 }
 
 // upsertCounts adds each row's count to the table's sessions, inserting rows not there yet.

@@ -41,6 +41,7 @@ func compactDay(db *gorm.DB, t int, appID, day string) (int, error) {
 		Sessions          int
 	}
 	err := retryDeadlock(db, func(tx *gorm.DB) error {
+		moved = nil // a retried attempt must not re-add what a rolled-back one read
 		err := tx.Raw("DELETE FROM "+rollupTables[t].name+" WHERE app_id = ? AND day = ? AND shard <> 0 RETURNING "+
 			label+" AS label, make, mode, sandbox, sessions", appID, day).Scan(&moved).Error
 		if err != nil {

@@ -84,10 +84,10 @@ func IngestEvents(db *gorm.DB, key APIKey, idemKey string, inputs []EventInput, 
 		events = append(events, e)
 	}
 	slices.SortFunc(result.Refused, func(a, b EventRefusal) int { return a.Index - b.Index })
-	if len(events) == 0 {
+	if len(events) == 0 && idemKey == "" {
 		return result, nil
 	}
-	requestHash := hashInputs(inputs, refused)
+	requestHash := hashInputs(key.ID, inputs, refused)
 	err := retryDeadlock(db, func(tx *gorm.DB) error {
 		if idemKey != "" {
 			earlier, err := claimIdempotencyKey(tx, key.AppID, idemKey, requestHash, now)
@@ -98,7 +98,7 @@ func IngestEvents(db *gorm.DB, key APIKey, idemKey string, inputs []EventInput, 
 				return err
 			}
 		}
-		stored, err := ingestBatch(tx, key.AppID, events, false)
+		stored, err := ingestBatch(tx, key.AppID, events, false) // nothing to do when all were refused
 		if err != nil {
 			return err
 		}
@@ -173,12 +173,15 @@ func modesOf(environment string) []string {
 
 func modeAllowed(environment, mode string) bool { return slices.Contains(modesOf(environment), mode) }
 
-// hashInputs fingerprints a request's events, to tell a retry from a different request under one key.
-func hashInputs(inputs []EventInput, refused []EventRefusal) string {
+// hashInputs fingerprints a request (the API key sending it and its events), to tell a retry from a
+// different request under one Idempotency-Key: the same key sent with a test and a live API key is
+// two requests.
+func hashInputs(apiKeyID string, inputs []EventInput, refused []EventRefusal) string {
 	b, _ := json.Marshal(struct {
+		APIKey  string
 		Inputs  []EventInput
 		Refused []EventRefusal
-	}{inputs, refused})
+	}{apiKeyID, inputs, refused})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
@@ -231,3 +234,11 @@ func rememberResult(tx *gorm.DB, appID, idemKey, requestHash string, result Inge
 	return tx.Model(&idempotencyRecord{}).Where("app_id = ? AND idem_key = ?", appID, idemKey).
 		Updates(map[string]any{"request_hash": requestHash, "status": 202, "response": string(body), "created_at": now}).Error
 }
+
+// PurgeIdempotencyKeys deletes the Idempotency-Keys remembered before before.
+func PurgeIdempotencyKeys(db *gorm.DB, before time.Time) error {
+	return db.Where("created_at < ?", before).Delete(&idempotencyRecord{}).Error
+}
+
+// IdempotencyWindow is how long an Idempotency-Key is remembered.
+const IdempotencyWindow = idempotencyWindow

@@ -27,6 +27,8 @@ func Open(databaseURL, sqlitePath string) (*gorm.DB, error) {
 	}
 	if databaseURL != "" {
 		cfg.PrepareStmt = true // the hot paths repeat a handful of statements: parse them once per connection
+		// Batches and IN lists make statements of many lengths; keep the most used, not all of them.
+		cfg.PrepareStmtMaxSize, cfg.PrepareStmtTTL = 512, time.Hour
 		db, err := gorm.Open(postgres.Open(databaseURL), cfg)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
