@@ -25,23 +25,7 @@ func TestAnalyticsPageShowsFiguresChartsAndEmptyState(t *testing.T) {
 		t.Fatalf("the empty state explains how to get data: %s", body)
 	}
 
-	at := time.Now().UTC().Add(-time.Hour)
-	sessions := map[string][]string{
-		"00000000-0000-4000-8000-00000000000a": {"launched", "brand_selected", "signed_in", "vehicles_selected", "permissions_approved", "completed"},
-		"00000000-0000-4000-8000-00000000000b": {"launched", "brand_selected", "error"},
-	}
-	for session, steps := range sessions {
-		for j, step := range steps {
-			e := models.SessionEvent{ID: models.OwnerUserID(session, step), SessionID: session, AppID: appID, Owner: "owner-1",
-				Step: step, Make: "TESLA", Mode: "test", OccurredAt: at.Add(time.Duration(j) * time.Second)}
-			if step == "error" {
-				e.ErrorCode = "vehicle_incompatible"
-			}
-			if err := s.db.Transaction(func(tx *gorm.DB) error { _, err := models.RecordEvent(tx, e, false); return err }); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	seedTwoSessions(t, s, appID)
 	resp, body = b.get("/apps/" + appID + "/analytics")
 	wantStatus(t, resp, body, http.StatusOK)
 	for _, want := range []string{"Sessions started", "50.0 %", "vehicle_incompatible", `<svg class="daily"`, "drop-off", "TESLA"} {
@@ -62,7 +46,39 @@ func TestAnalyticsPageShowsFiguresChartsAndEmptyState(t *testing.T) {
 	other := s.signedIn(s.signup("x@example.com", "X"))
 	resp, body = other.get("/apps/" + appID + "/analytics")
 	wantStatus(t, resp, body, http.StatusNotFound)
-	resp, body = other.get("/apps/" + appID + "/analytics/funnel.csv")
+
+}
+
+// seedTwoSessions records one completed TESLA session and one that ended in vehicle_incompatible.
+func seedTwoSessions(t *testing.T, s *testServer, appID string) {
+	t.Helper()
+	at := time.Now().UTC().Add(-time.Hour)
+	sessions := map[string][]string{
+		"00000000-0000-4000-8000-00000000000a": {"launched", "brand_selected", "signed_in", "vehicles_selected", "permissions_approved", "completed"},
+		"00000000-0000-4000-8000-00000000000b": {"launched", "brand_selected", "error"},
+	}
+	for session, steps := range sessions {
+		for j, step := range steps {
+			e := models.SessionEvent{ID: models.OwnerUserID(session, step), SessionID: session, AppID: appID, Owner: "owner-1",
+				Step: step, Make: "TESLA", Mode: "test", OccurredAt: at.Add(time.Duration(j) * time.Second)}
+			if step == "error" {
+				e.ErrorCode = "vehicle_incompatible"
+			}
+			if err := s.db.Transaction(func(tx *gorm.DB) error { _, err := models.RecordEvent(tx, e, false); return err }); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+func TestAnalyticsCSVDownloads(t *testing.T) {
+	s := newTestServer(t)
+	a := s.signup("csv@example.com", "Accounts")
+	appID := s.createApp(a, "Measured")["id"].(string)
+	b := s.signedIn(a)
+	seedTwoSessions(t, s, appID)
+	other := s.signedIn(s.signup("x@example.com", "X"))
+	resp, body := other.get("/apps/" + appID + "/analytics/funnel.csv")
 	wantStatus(t, resp, body, http.StatusNotFound)
 	resp, body = other.get("/analytics.csv")
 	wantStatus(t, resp, body, http.StatusOK)

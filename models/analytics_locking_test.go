@@ -20,57 +20,10 @@ func TestConnectTransactionsAndBatchesDoNotDeadlock(t *testing.T) {
 		t.Skip("SQLite serialises writers; the row locks under test are PostgreSQL's")
 	}
 	env := newAnalyticsEnv(t)
-	key := models.APIKey{ID: "bench", AppID: env.app.ID, Environment: models.EnvTest}
 	at := time.Now().UTC().Add(-time.Minute)
-	connect := func(w int) func() error {
-		return func() error {
-			for i := range 60 {
-				session := fmt.Sprintf("connect-%d-%d", w, i)
-				err := env.db.Transaction(func(tx *gorm.DB) error {
-					for j, step := range []string{"launched", "error"} {
-						e := models.SessionEvent{ID: session + step, SessionID: session, AppID: env.app.ID, Owner: "o",
-							Step: step, Mode: "test", OccurredAt: at.Add(time.Duration(j) * time.Second)}
-						if step == "error" {
-							e.ErrorCode = "no_vehicles"
-						}
-						if _, err := models.RecordEvent(tx, e, false); err != nil {
-							return err
-						}
-					}
-					return nil
-				})
-				if err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-	}
-	batches := func(w int) func() error {
-		return func() error {
-			for b := range 15 {
-				var in []models.EventInput
-				for i := range 40 {
-					session := fmt.Sprintf("api-%d-%d-%d", w, b, i)
-					for j, step := range []string{"launched", "brand_selected", "error"} {
-						e := models.EventInput{Index: len(in), ID: session + step, SessionID: session, Owner: "o", Step: step,
-							OccurredAt: at.Add(time.Duration(j) * time.Second).Format(time.RFC3339Nano)}
-						if step == "error" {
-							e.Error = "no_vehicles"
-						}
-						in = append(in, e)
-					}
-				}
-				if _, err := models.IngestEvents(env.db, key, "", in, nil, time.Now().UTC()); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-	}
 	var workers []func() error
 	for w := range 4 {
-		workers = append(workers, connect(w), batches(w))
+		workers = append(workers, connectErrors(env, at, w, 60), apiErrorBatches(env, at, w, 15, 40))
 	}
 	for _, err := range concurrently(workers...) {
 		if err != nil {
@@ -80,6 +33,57 @@ func TestConnectTransactionsAndBatchesDoNotDeadlock(t *testing.T) {
 	f := env.funnel(t, models.AnalyticsFilter{Range: models.LastDays(2, time.Now().UTC())})
 	if want := 4*60 + 4*15*40; f.Started != want || len(f.Errors) != 1 || f.Errors[0].Count != want {
 		t.Fatalf("started %d, errors %+v; want %d of each", f.Started, f.Errors, want)
+	}
+}
+
+// connectErrors records n sessions as Connect does when a launch fails: launched and error in one transaction.
+func connectErrors(env analyticsEnv, at time.Time, w, n int) func() error {
+	return func() error {
+		for i := range n {
+			session := fmt.Sprintf("connect-%d-%d", w, i)
+			err := env.db.Transaction(func(tx *gorm.DB) error {
+				for j, step := range []string{"launched", "error"} {
+					e := models.SessionEvent{ID: session + step, SessionID: session, AppID: env.app.ID, Owner: "o",
+						Step: step, Mode: "test", OccurredAt: at.Add(time.Duration(j) * time.Second)}
+					if step == "error" {
+						e.ErrorCode = "no_vehicles"
+					}
+					if _, err := models.RecordEvent(tx, e, false); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// apiErrorBatches sends batches of sessions (launched, brand_selected, error) through IngestEvents.
+func apiErrorBatches(env analyticsEnv, at time.Time, w, batches, perBatch int) func() error {
+	key := models.APIKey{ID: "batches", AppID: env.app.ID, Environment: models.EnvTest}
+	return func() error {
+		for b := range batches {
+			var in []models.EventInput
+			for i := range perBatch {
+				session := fmt.Sprintf("api-%d-%d-%d", w, b, i)
+				for j, step := range []string{"launched", "brand_selected", "error"} {
+					e := models.EventInput{Index: len(in), ID: session + step, SessionID: session, Owner: "o", Step: step,
+						OccurredAt: at.Add(time.Duration(j) * time.Second).Format(time.RFC3339Nano)}
+					if step == "error" {
+						e.Error = "no_vehicles"
+					}
+					in = append(in, e)
+				}
+			}
+			if _, err := models.IngestEvents(env.db, key, "", in, nil, time.Now().UTC()); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 }
 
