@@ -147,19 +147,29 @@ func recentOwnersPage(db *gorm.DB, appID string, f AnalyticsFilter, limit int, c
 	return rows, encodeRecentCursor(ownerMark{At: last.LastEventAt.UTC(), Owner: last.Owner}), nil
 }
 
-// rankedOwnersPage is a page of the other sorts: every owner in the range is grouped and ranked (its
-// cost grows with the sessions in the range), and the cursor is an offset into that ranking.
+// rankedOwnersPage is a page of the other sorts: every owner in the range is ranked (its cost grows
+// with the sessions in the range), and the cursor is an offset into that ranking. The ranking is a
+// plain GROUP BY (a hash aggregate); the window functions that find each owner's last outcome run
+// only for the owners of the page.
 func rankedOwnersPage(db *gorm.DB, appID string, f AnalyticsFilter, order string, limit int, cursor string) ([]ownerAggregate, string, error) {
 	offset, err := decodeOwnersCursor(cursor)
 	if err != nil {
 		return nil, "", err
 	}
-	var rows []ownerAggregate
-	err = ownersQuery(db, ownersSearchScope(db, appID, f)).Order(order).Limit(limit + 1).Offset(offset).Scan(&rows).Error
-	if err != nil || len(rows) <= limit {
-		return rows, "", err
+	ranking := ownersSearchScope(db, appID, f).Group("owner").
+		Select("owner, COUNT(*) AS sessions, SUM(CASE WHEN outcome = ? THEN 1 ELSE 0 END) AS completed", StepCompleted)
+	var page []string
+	err = db.Table("(?) AS ranking", ranking).Order(order).Limit(limit+1).Offset(offset).Pluck("owner", &page).Error
+	if err != nil || len(page) == 0 {
+		return nil, "", err
 	}
-	return rows[:limit], encodeOwnersCursor(offset + limit), nil
+	next := ""
+	if len(page) > limit {
+		page, next = page[:limit], encodeOwnersCursor(offset+limit)
+	}
+	var rows []ownerAggregate
+	err = ownersQuery(db, ownersSearchScope(db, appID, f).Where("owner IN ?", page)).Order(order).Scan(&rows).Error
+	return rows, next, err
 }
 
 // ownersSearchScope is ownerSummaryScope narrowed by f.Owner as a case-insensitive substring.
