@@ -82,6 +82,7 @@ func TestFirstRunSignInAndGracefulShutdown(t *testing.T) {
 	if !strings.Contains(string(raw), "Demo app") || !strings.Contains(string(raw), "http://localhost:8000/exchange") {
 		t.Fatalf("demo app with a redirect URI expected: %s", raw)
 	}
+	wantDemoAnalytics(t, base, login.Token, raw)
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -153,4 +154,31 @@ func waitReady(t *testing.T, url string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("%s never became ready", url)
+}
+
+// wantDemoAnalytics checks that the first start gave the demo app a month of Connect sessions.
+func wantDemoAnalytics(t *testing.T, base, token string, appsJSON []byte) {
+	t.Helper()
+	var apps struct {
+		Apps []struct{ ID, Name string } `json:"apps"`
+	}
+	if err := json.Unmarshal(appsJSON, &apps); err != nil || len(apps.Apps) != 1 {
+		t.Fatalf("one demo app expected: %v %s", err, appsJSON)
+	}
+	req, _ := http.NewRequest("GET", base+"/api/v1/apps/"+apps.Apps[0].ID+"/analytics/funnel", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var funnel struct {
+		Started   int `json:"sessions_started"`
+		Completed int `json:"sessions_completed"`
+	}
+	json.NewDecoder(resp.Body).Decode(&funnel)
+	// 3,000 sessions over 30 days: nearly all fall in the default last-30-days range.
+	if funnel.Started < 2700 || funnel.Started > 3000 || funnel.Completed == 0 {
+		t.Fatalf("the demo app's analytics: %d started, %d completed; want about 3,000 started", funnel.Started, funnel.Completed)
+	}
 }
