@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -27,16 +28,10 @@ type eventJSON struct {
 // in one transaction. 202 means every accepted event is committed; refused events are listed by index.
 // A batch where nothing could be stored is a 422 with the same list.
 func (h *Handler) apiIngestEvents(c *fiber.Ctx) error {
-	var body struct {
-		Events []json.RawMessage `json:"events"`
-	}
-	if err := decodeJSON(c, &body); err != nil {
+	inputs, refused, err := readEvents(c)
+	if err != nil {
 		return err
 	}
-	if len(body.Events) > models.MaxEventBatch {
-		return models.Invalid("events", "too_many_events", "Send at most 1000 events per request.")
-	}
-	inputs, refused := decodeEvents(body.Events)
 	key, _ := c.Locals("api_key").(models.APIKey)
 	idemKey := c.Get("Idempotency-Key")
 	if !validIdempotencyKey(idemKey) {
@@ -57,6 +52,42 @@ func (h *Handler) apiIngestEvents(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusAccepted).JSON(result)
 }
 
+// readEvents reads the batch. A well-formed body is decoded once; only when that fails is each event
+// decoded on its own, so one malformed event is refused without the rest.
+func readEvents(c *fiber.Ctx) ([]models.EventInput, []models.EventRefusal, error) {
+	var whole struct {
+		Events []*eventJSON `json:"events"` // pointers: a null event stays visible as nil
+	}
+	if decodeJSON(c, &whole) == nil && !slices.Contains(whole.Events, nil) {
+		if len(whole.Events) > models.MaxEventBatch {
+			return nil, nil, tooManyEvents
+		}
+		inputs := make([]models.EventInput, len(whole.Events))
+		for i, e := range whole.Events {
+			inputs[i] = e.input(i)
+		}
+		return inputs, nil, nil
+	}
+	var body struct {
+		Events []json.RawMessage `json:"events"`
+	}
+	if err := decodeJSON(c, &body); err != nil {
+		return nil, nil, err
+	}
+	if len(body.Events) > models.MaxEventBatch {
+		return nil, nil, tooManyEvents
+	}
+	inputs, refused := decodeEvents(body.Events)
+	return inputs, refused, nil
+}
+
+var tooManyEvents = models.Invalid("events", "too_many_events", "Send at most 1000 events per request.")
+
+func (e eventJSON) input(index int) models.EventInput {
+	return models.EventInput{Index: index, ID: e.ID, SessionID: e.SessionID, Owner: e.Owner,
+		Step: e.Step, OccurredAt: e.OccurredAt, Make: e.Make, Error: e.Error, Mode: e.Mode}
+}
+
 // decodeEvents reads each event on its own, so one malformed event is refused without the rest.
 func decodeEvents(raw []json.RawMessage) ([]models.EventInput, []models.EventRefusal) {
 	inputs := make([]models.EventInput, 0, len(raw))
@@ -74,8 +105,7 @@ func decodeEvents(raw []json.RawMessage) ([]models.EventInput, []models.EventRef
 				Message: "This event is not an object of the documented fields: " + jsonProblem(err)})
 			continue
 		}
-		inputs = append(inputs, models.EventInput{Index: i, ID: e.ID, SessionID: e.SessionID, Owner: e.Owner,
-			Step: e.Step, OccurredAt: e.OccurredAt, Make: e.Make, Error: e.Error, Mode: e.Mode})
+		inputs = append(inputs, e.input(i))
 	}
 	return inputs, refused
 }

@@ -2,6 +2,7 @@ package models
 
 import (
 	"cmp"
+	"database/sql"
 	"fmt"
 	"math/bits"
 	"slices"
@@ -342,15 +343,32 @@ func insertReturning(tx *gorm.DB, table, cols string, rows [][]any, conflict, re
 	var out []string
 	for chunk := range slices.Chunk(rows, 300) {
 		values, args := valuesList(chunk)
-		var ids []string
-		err := tx.Raw(fmt.Sprintf("INSERT INTO %s (%s) VALUES %s ON CONFLICT (%s) DO NOTHING RETURNING %s",
-			table, cols, values, conflict, returning), args...).Scan(&ids).Error
+		// Rows, not Scan: GORM's Scan renders every statement with its arguments inlined for a trace
+		// recorder, which for 3,000 arguments cost a fifth of the ingestion's CPU.
+		result, err := tx.Raw(fmt.Sprintf("INSERT INTO %s (%s) VALUES %s ON CONFLICT (%s) DO NOTHING RETURNING %s",
+			table, cols, values, conflict, returning), args...).Rows()
 		if err != nil {
 			return out, err
 		}
-		out = append(out, ids...)
+		out, err = appendStrings(out, result)
+		if err != nil {
+			return out, err
+		}
 	}
 	return out, nil
+}
+
+// appendStrings reads a one-column result into out and closes it.
+func appendStrings(out []string, rows *sql.Rows) ([]string, error) {
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return out, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
 }
 
 // valuesList is "(?, ?), (?, ?)" for rows, with their values in order.

@@ -23,6 +23,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,7 +50,14 @@ func main() {
 	owners := flag.Int("owners", 100000, "distinct vehicle owners")
 	reps := flag.Int("reps", 40, "timed repetitions of each query")
 	keep := flag.Bool("keep", false, "keep the benchmark database")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (server and load) here")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		check(err)
+		check(pprof.StartCPUProfile(f))
+		defer pprof.StopCPUProfile()
+	}
 
 	dbURL, drop := freshDatabase(*dsn, *keep)
 	defer drop()
