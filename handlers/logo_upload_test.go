@@ -2,12 +2,9 @@ package handlers
 
 import (
 	"bytes"
-	"compress/zlib"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
-	"hash/crc32"
 	"image"
 	"io"
 	"mime/multipart"
@@ -20,60 +17,13 @@ import (
 	"testing"
 
 	"keyfob/models"
+	"keyfob/models/modelstest"
 )
-
-// logoJPEGSegment is one JPEG marker segment; logoAfterSOI inserts segments right after SOI.
-func logoJPEGSegment(marker byte, payload []byte) []byte {
-	seg := []byte{0xFF, marker, 0, 0}
-	binary.BigEndian.PutUint16(seg[2:], uint16(len(payload)+2))
-	return append(seg, payload...)
-}
-
-func logoAfterSOI(jpg []byte, segments ...[]byte) []byte {
-	out := append([]byte{}, jpg[:2]...)
-	for _, s := range segments {
-		out = append(out, s...)
-	}
-	return append(out, jpg[2:]...)
-}
 
 // logoPaddedJPEG is a valid JPEG of exactly size bytes: comment (COM) segments fill it up.
 func logoPaddedJPEG(t *testing.T, size int) []byte {
 	t.Helper()
-	jpg := logoTestImage(t, "jpeg", 32, 32)
-	var segs [][]byte
-	for left := size - len(jpg); left > 0; {
-		n := min(left, 0xFFFF+2)
-		if rest := left - n; rest > 0 && rest < 4 {
-			n -= 4
-		}
-		segs = append(segs, logoJPEGSegment(0xFE, bytes.Repeat([]byte{'x'}, n-4)))
-		left -= n
-	}
-	out := logoAfterSOI(jpg, segs...)
-	if len(out) != size {
-		t.Fatalf("padded JPEG is %d bytes, want %d", len(out), size)
-	}
-	return out
-}
-
-// logoPNGDeclaring is a small PNG whose IHDR (with a valid CRC) declares w×h.
-func logoPNGDeclaring(w, h uint32) []byte {
-	chunk := func(typ string, data []byte) []byte {
-		out := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
-		out = append(out, typ...)
-		out = append(out, data...)
-		return binary.BigEndian.AppendUint32(out, crc32.ChecksumIEEE(append([]byte(typ), data...)))
-	}
-	ihdr := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, w), h)
-	ihdr = append(ihdr, 8, 6, 0, 0, 0)
-	var idat bytes.Buffer
-	zw := zlib.NewWriter(&idat)
-	zw.Write(make([]byte, 4096))
-	zw.Close()
-	out := append([]byte("\x89PNG\r\n\x1a\n"), chunk("IHDR", ihdr)...)
-	out = append(out, chunk("IDAT", idat.Bytes())...)
-	return append(out, chunk("IEND", nil)...)
+	return modelstest.PadJPEG(t, logoTestImage(t, "jpeg", 32, 32), size)
 }
 
 var logoURLPattern = regexp.MustCompile(`^/logos/([0-9a-f]{64})\.(png|jpg)$`)
@@ -182,7 +132,7 @@ func TestLogoUploadConsoleDropsEXIF(t *testing.T) {
 	b := s.signedIn(a)
 
 	exif := append([]byte("Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08\x00\x00\x00\x00\x00\x00"), "GPSLatitude=52.5200N;GPSLongitude=13.4050E"...)
-	upload := logoAfterSOI(logoTestImage(t, "jpeg", 48, 32), logoJPEGSegment(0xE1, exif))
+	upload := modelstest.AfterSOI(logoTestImage(t, "jpeg", 48, 32), modelstest.JPEGSegment(0xE1, exif))
 	if !bytes.Contains(upload, []byte("Exif")) || !bytes.Contains(upload, []byte("GPSLatitude")) {
 		t.Fatal("the upload must carry the EXIF block")
 	}
@@ -246,7 +196,7 @@ func TestLogoUploadRefusals(t *testing.T) {
 		{"jpeg named png", "logo.png", logoTestImage(t, "jpeg", 16, 16), 415, "unsupported_type", "", ".png"},
 		{"png named jpg", "logo.jpg", goodPNG, 415, "unsupported_type", "", ".jpg"},
 		{"truncated png", "logo.png", goodPNG[:len(goodPNG)/2], 422, "unreadable_image", "logo", "could not read"},
-		{"30000x30000 png", "logo.png", logoPNGDeclaring(30000, 30000), 422, "image_too_large", "logo", "4,096"},
+		{"30000x30000 png", "logo.png", modelstest.PNGDeclaring(30000, 30000), 422, "image_too_large", "logo", "4,096"},
 		{"no file", "", nil, 422, "logo_required", "logo", "PNG or JPG"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,12 +2,10 @@ package models_test
 
 import (
 	"bytes"
-	"compress/zlib"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/gif"
@@ -135,21 +133,6 @@ func halves(w, h int) *image.NRGBA {
 	return img
 }
 
-// afterSOI inserts segments right after a JPEG's start-of-image marker.
-func afterSOI(jpg []byte, segments ...[]byte) []byte {
-	out := append([]byte{}, jpg[:2]...)
-	for _, s := range segments {
-		out = append(out, s...)
-	}
-	return append(out, jpg[2:]...)
-}
-
-func jpegSegment(marker byte, payload []byte) []byte {
-	seg := []byte{0xFF, marker, 0, 0}
-	binary.BigEndian.PutUint16(seg[2:], uint16(len(payload)+2))
-	return append(seg, payload...)
-}
-
 // gpsMarker is text inside the EXIF block that must not survive re-encoding.
 const gpsMarker = "GPSLatitude=52.5200N;GPSLongitude=13.4050E"
 
@@ -177,51 +160,7 @@ func exifAPP1(orientation uint16) []byte {
 	put(uint32(0))
 	put(uint32(52), uint32(1), uint32(31), uint32(1), uint32(1234), uint32(100))
 	b.WriteString(gpsMarker)
-	return jpegSegment(0xE1, append([]byte("Exif\x00\x00"), b.Bytes()...))
-}
-
-// padJPEG inserts comment segments after SOI so the file is exactly size bytes and still valid.
-func padJPEG(t testing.TB, jpg []byte, size int) []byte {
-	t.Helper()
-	var segs [][]byte
-	left := size - len(jpg)
-	for left > 0 {
-		n := min(left, 0xFFFF+2) // a segment is marker (2) + length (2) + at most 65533 bytes
-		if rest := left - n; rest > 0 && rest < 4 {
-			n -= 4
-		}
-		if n < 4 {
-			t.Fatalf("cannot pad %d bytes", left)
-		}
-		segs = append(segs, jpegSegment(0xFE, bytes.Repeat([]byte{'x'}, n-4)))
-		left -= n
-	}
-	out := afterSOI(jpg, segs...)
-	if len(out) != size {
-		t.Fatalf("padded to %d bytes, want %d", len(out), size)
-	}
-	return out
-}
-
-// pngDeclaring is a PNG whose IHDR declares w×h RGBA with a valid CRC, followed by a tiny IDAT.
-func pngDeclaring(w, h uint32) []byte {
-	chunk := func(typ string, data []byte) []byte {
-		out := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
-		out = append(out, typ...)
-		out = append(out, data...)
-		return binary.BigEndian.AppendUint32(out, crc32.ChecksumIEEE(append([]byte(typ), data...)))
-	}
-	ihdr := binary.BigEndian.AppendUint32(nil, w)
-	ihdr = binary.BigEndian.AppendUint32(ihdr, h)
-	ihdr = append(ihdr, 8, 6, 0, 0, 0) // 8-bit RGBA, deflate, adaptive filter, no interlace
-	var idat bytes.Buffer
-	zw := zlib.NewWriter(&idat)
-	zw.Write(make([]byte, 1000))
-	zw.Close()
-	out := []byte("\x89PNG\r\n\x1a\n")
-	out = append(out, chunk("IHDR", ihdr)...)
-	out = append(out, chunk("IDAT", idat.Bytes())...)
-	return append(out, chunk("IEND", nil)...)
+	return modelstest.JPEGSegment(0xE1, append([]byte("Exif\x00\x00"), b.Bytes()...))
 }
 
 // jpegDeclaring is a real JPEG whose SOF0 is rewritten to declare w×h.
@@ -294,7 +233,7 @@ func TestProcessLogoReencodes(t *testing.T) {
 }
 
 func TestProcessLogoHonoursOrientationAndDropsEXIF(t *testing.T) {
-	in := afterSOI(encodeJPEG(t, halves(200, 100), 95), exifAPP1(6))
+	in := modelstest.AfterSOI(encodeJPEG(t, halves(200, 100), 95), exifAPP1(6))
 	if _, err := jpeg.Decode(bytes.NewReader(in)); err != nil {
 		t.Fatalf("test input is not a valid JPEG: %v", err)
 	}
@@ -323,7 +262,7 @@ func TestProcessLogoDropsTrailingAndEmbeddedBytes(t *testing.T) {
 	jpg := encodeJPEG(t, photoLike(300, 200, 6, 2, false), 90)
 	cases := map[string][]byte{
 		"JPEG+HTML polyglot":          append(append([]byte{}, jpg...), "<html><body>"+script+"</body></html>"...),
-		"script in a JPEG comment":    afterSOI(jpg, jpegSegment(0xFE, []byte(script))),
+		"script in a JPEG comment":    modelstest.AfterSOI(jpg, modelstest.JPEGSegment(0xFE, []byte(script))),
 		"PNG followed by HTML":        append(encodePNG(t, photoLike(100, 100, 7, 0, true)), script...),
 		"PNG with text after its end": append(encodePNG(t, halves(50, 50)), "\n"+script+"\n"...),
 	}
@@ -344,7 +283,7 @@ func TestProcessLogoSizeLimit(t *testing.T) {
 	small := encodeJPEG(t, photoLike(64, 64, 8, 4, false), 90)
 
 	t.Run("exactly MaxLogoBytes is accepted", func(t *testing.T) {
-		p := process(t, padJPEG(t, small, models.MaxLogoBytes))
+		p := process(t, modelstest.PadJPEG(t, small, models.MaxLogoBytes))
 		wantProcessed(t, p, "image/jpeg", 64, 64)
 		if len(p.Data) > 64<<10 {
 			t.Errorf("output is %d bytes: the padding survived", len(p.Data))
@@ -358,7 +297,7 @@ func TestProcessLogoSizeLimit(t *testing.T) {
 		wantProcessed(t, process(t, in), "image/png", 512, 409)
 	})
 	t.Run("MaxLogoBytes+1 is too large", func(t *testing.T) {
-		r := &countingReader{r: bytes.NewReader(padJPEG(t, small, models.MaxLogoBytes+1))}
+		r := &countingReader{r: bytes.NewReader(modelstest.PadJPEG(t, small, models.MaxLogoBytes+1))}
 		wantTooLarge(t, r)
 	})
 	t.Run("a 50 MiB stream stops after MaxLogoBytes+1", func(t *testing.T) {
@@ -469,10 +408,10 @@ func TestProcessLogoRefusesHugeDimensionsBeforeDecoding(t *testing.T) {
 		name string
 		data []byte
 	}{
-		{"PNG 30000×30000", pngDeclaring(30000, 30000)},
-		{"PNG 50000×50000", pngDeclaring(50000, 50000)},
-		{"PNG 4097×1", pngDeclaring(models.MaxLogoSide+1, 1)},
-		{"PNG 4096×4000 (16.4 megapixels)", pngDeclaring(4096, 4000)},
+		{"PNG 30000×30000", modelstest.PNGDeclaring(30000, 30000)},
+		{"PNG 50000×50000", modelstest.PNGDeclaring(50000, 50000)},
+		{"PNG 4097×1", modelstest.PNGDeclaring(models.MaxLogoSide+1, 1)},
+		{"PNG 4096×4000 (16.4 megapixels)", modelstest.PNGDeclaring(4096, 4000)},
 		{"JPEG 60000×60000", jpegDeclaring(t, 60000, 60000)},
 		{"JPEG 5000×100", jpegDeclaring(t, 5000, 100)},
 	}
