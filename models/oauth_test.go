@@ -396,28 +396,12 @@ func TestExchangeCodeConcurrentlyHasOneWinner(t *testing.T) {
 	e := newOAuthEnv(t)
 	code := e.issue(t, e.grant(e.a))
 	const n = 20
-	var wins, refusals atomic.Int64
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for range n {
-		wg.Go(func() {
-			<-start
-			_, err := models.ExchangeCode(e.db, e.a, code, oauthRedirect, "")
-			var oe *models.OAuthError
-			switch {
-			case err == nil:
-				wins.Add(1)
-			case errors.As(err, &oe) && oe.Code == "invalid_grant":
-				refusals.Add(1)
-			default:
-				t.Errorf("ExchangeCode: %v", err)
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	if wins.Load() != 1 || refusals.Load() != n-1 {
-		t.Errorf("%d successes and %d invalid_grant of %d; want exactly one success", wins.Load(), refusals.Load(), n)
+	wins, refusals := racers(t, n, "ExchangeCode", func() error {
+		_, err := models.ExchangeCode(e.db, e.a, code, oauthRedirect, "")
+		return err
+	})
+	if wins != 1 || refusals != n-1 {
+		t.Errorf("%d successes and %d invalid_grant of %d; want exactly one success", wins, refusals, n)
 	}
 	if got := countRows(t, e.db, "oauth_tokens", "family_id = ?", sha256Hex(code)); got != 2 {
 		t.Errorf("%d tokens issued; want one pair", got)
@@ -475,28 +459,12 @@ func TestRefreshTokensConcurrentlyNeverTwoLivePairs(t *testing.T) {
 	e := newOAuthEnv(t)
 	code, first := e.pair(t, e.grant(e.a))
 	const n = 10
-	var wins, refusals atomic.Int64
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for range n {
-		wg.Go(func() {
-			<-start
-			_, err := models.RefreshTokens(e.db, e.a, first.RefreshToken, nil)
-			var oe *models.OAuthError
-			switch {
-			case err == nil:
-				wins.Add(1)
-			case errors.As(err, &oe) && oe.Code == "invalid_grant":
-				refusals.Add(1)
-			default:
-				t.Errorf("RefreshTokens: %v", err)
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	if wins.Load() != 1 || refusals.Load() != n-1 {
-		t.Errorf("%d successes and %d invalid_grant of %d; want exactly one new pair", wins.Load(), refusals.Load(), n)
+	wins, refusals := racers(t, n, "RefreshTokens", func() error {
+		_, err := models.RefreshTokens(e.db, e.a, first.RefreshToken, nil)
+		return err
+	})
+	if wins != 1 || refusals != n-1 {
+		t.Errorf("%d successes and %d invalid_grant of %d; want exactly one new pair", wins, refusals, n)
 	}
 	family := sha256Hex(code)
 	if got := countRows(t, e.db, "oauth_tokens", "family_id = ? AND kind = 'refresh'", family); got != 2 {
@@ -705,4 +673,31 @@ func TestRefreshRacingARevocationLeavesNothingLive(t *testing.T) {
 			t.Errorf("round %d: %d tokens of the family still live", i, live)
 		}
 	}
+}
+
+// racers starts n calls of call at once and counts the successes and the invalid_grant refusals;
+// anything else fails the test.
+func racers(t *testing.T, n int, what string, call func() error) (wins, refusals int64) {
+	t.Helper()
+	var won, refused atomic.Int64
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for range n {
+		wg.Go(func() {
+			<-start
+			err := call()
+			var oe *models.OAuthError
+			switch {
+			case err == nil:
+				won.Add(1)
+			case errors.As(err, &oe) && oe.Code == "invalid_grant":
+				refused.Add(1)
+			default:
+				t.Errorf("%s: %v", what, err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	return won.Load(), refused.Load()
 }
