@@ -26,6 +26,13 @@ func TestConnectMakeSkipsBrandSelect(t *testing.T) {
 		t.Fatalf("brand_selected event: %+v", events[1])
 	}
 	o.signIn("driver@example.com")
+	completeWithFirstVehicle(t, s, o, app)
+}
+
+// completeWithFirstVehicle finishes a signed-in owner's session: first vehicle, allow, and checks the
+// redirect and the recorded steps.
+func completeWithFirstVehicle(t *testing.T, s *testServer, o *owner, app connectApp) {
+	t.Helper()
 	o.submit("vehicles", url.Values{"vehicle": o.vehicles()[:1]})
 	finalRedirect(t, o.submit("permissions", url.Values{"decision": {"allow"}}), app.redirect)
 	wantSession(t, s, o.sessionID(), fullFlow, "completed", "")
@@ -235,9 +242,7 @@ func TestConnectOAuthMakeUsesProviderPage(t *testing.T) {
 	if len(o.vehicles()) == 0 {
 		t.Fatalf("vehicles page expected after the provider: %.600s", o.page)
 	}
-	o.submit("vehicles", url.Values{"vehicle": o.vehicles()[:1]})
-	finalRedirect(t, o.submit("permissions", url.Values{"decision": {"allow"}}), app.redirect)
-	wantSession(t, s, o.sessionID(), fullFlow, "completed", "")
+	completeWithFirstVehicle(t, s, o, app)
 }
 
 func TestConnectApprovalPromptAndRememberedGrants(t *testing.T) {
