@@ -4,9 +4,7 @@ import (
 	"cmp"
 	"database/sql"
 	"fmt"
-	"math/bits"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -183,19 +181,37 @@ const (
 	completionTable
 )
 
-// rollupTables name each rollup table and the column its cell label goes in.
-var rollupTables = []struct{ name, label string }{
-	funnelTable: {"funnel_daily", "step"}, errorTable: {"error_daily", "error_code"}, completionTable: {"completion_daily", "seconds"}}
+// rollupTables name each rollup table, the column its cell label goes in, and its key columns.
+var rollupTables = []struct{ name, label, key string }{
+	funnelTable:     {"funnel_daily", "step", "app_id, day, step, make, mode, sandbox, shard"},
+	errorTable:      {"error_daily", "error_code", "app_id, day, error_code, make, mode, sandbox, shard"},
+	completionTable: {"completion_daily", "seconds", "app_id, make, day, seconds, mode, sandbox"},
+}
 
 // rollupCell is one row of a rollup table: funnel_daily (label = step), error_daily (label = error
-// code) or completion_daily (label = whole seconds from launch to completion). The completion
+// code) or completion_daily (rank = whole seconds from launch to completion). The completion
 // histogram has no shards (completions spread over many durations anyway), and counts each session
 // twice: under its make and under make "*" (all makes), with the make first in its key, so that a
 // dashboard reads one make's rows or the total's, never every make's.
+//
+// rank orders the cells of one key as their rows are locked: funnel steps in the order sessions reach
+// them (a Connect transaction that records two steps, launched then error or permissions_approved
+// then completed, flushes twice; in funnel order its second flush only locks rows after its first's,
+// keeping the one global lock order that batches follow), error codes by text, durations by value.
 type rollupCell struct {
 	table int
 	key   rollupKey
+	rank  int
 	label string
+}
+
+// values is the cell's row for its table's key columns, then its count.
+func (c rollupCell) values(count int) []any {
+	k := c.key
+	if c.table == completionTable {
+		return []any{k.AppID, k.Make, k.Day, c.rank, k.Mode, k.Sandbox, count}
+	}
+	return []any{k.AppID, k.Day, c.label, k.Make, k.Mode, k.Sandbox, k.Shard, count}
 }
 
 // rollupDeltas sums the changes a batch makes to rollup rows, so each row is written once.
@@ -207,11 +223,11 @@ func (d rollupDeltas) add(s sessionSummary, sign int) {
 	k := s.key()
 	for i, step := range AnalyticsSteps {
 		if s.StepsMask&(1<<i) != 0 {
-			d[rollupCell{funnelTable, k, step}] += sign
+			d[rollupCell{table: funnelTable, key: k, rank: i, label: step}] += sign
 		}
 	}
 	if s.ErrorCode != "" {
-		d[rollupCell{errorTable, k, s.ErrorCode}] += sign
+		d[rollupCell{table: errorTable, key: k, label: s.ErrorCode}] += sign
 	}
 	d.addCompletion(s, sign)
 }
@@ -225,7 +241,7 @@ func (d rollupDeltas) addCompletion(s sessionSummary, sign int) {
 		if m != "" {
 			k := s.key()
 			k.Shard, k.Make = 0, m
-			d[rollupCell{completionTable, k, strconv.Itoa(secs)}] += sign
+			d[rollupCell{table: completionTable, key: k, rank: secs}] += sign
 		}
 	}
 }
@@ -259,24 +275,14 @@ func (d rollupDeltas) flush(tx *gorm.DB) error {
 			}
 			return 1
 		}
-		return cmp.Compare(labelRank(a), labelRank(b))
+		return cmp.Or(cmp.Compare(a.rank, b.rank), strings.Compare(a.label, b.label))
 	})
 	for table := range rollupTables {
 		var rows [][]any
 		for _, c := range cells {
-			if c.table != table {
-				continue
+			if c.table == table {
+				rows = append(rows, c.values(d[c]))
 			}
-			k := c.key
-			var label any = c.label
-			if table == completionTable {
-				label, _ = strconv.Atoi(c.label)
-			}
-			row := []any{k.AppID, k.Day, label, k.Make, k.Mode, k.Sandbox, k.Shard, d[c]}
-			if table == completionTable { // no shard column
-				row = []any{k.AppID, k.Make, k.Day, label, k.Mode, k.Sandbox, d[c]}
-			}
-			rows = append(rows, row)
 		}
 		if err := upsertCounts(tx, table, rows); err != nil {
 			return err
@@ -308,28 +314,13 @@ func backfillCompletions(tx *gorm.DB) error {
 	}
 }
 
-// labelRank orders the cells of one key: funnel steps in the order sessions reach them, other labels
-// by text. A Connect transaction that records two steps (launched then error, permissions_approved then
-// completed) flushes twice; with steps in funnel order its second flush only locks rows after its
-// first's, keeping the one global lock order that batches follow.
-func labelRank(c rollupCell) string {
-	if c.table == funnelTable {
-		return fmt.Sprintf("%02d", bits.TrailingZeros64(uint64(stepBit(c.label))))
-	}
-	return c.label
-}
-
 // upsertCounts adds each row's count to the table's sessions, inserting rows not there yet.
 func upsertCounts(tx *gorm.DB, t int, rows [][]any) error {
-	table := rollupTables[t].name
-	cols := "app_id, day, " + rollupTables[t].label + ", make, mode, sandbox, shard"
-	if t == completionTable {
-		cols = "app_id, make, day, seconds, mode, sandbox"
-	}
+	table, key := rollupTables[t].name, rollupTables[t].key
 	for chunk := range slices.Chunk(rows, 400) {
 		values, args := valuesList(chunk)
 		err := tx.Exec(fmt.Sprintf(`INSERT INTO %s (%s, sessions) VALUES %s ON CONFLICT (%s)
-			DO UPDATE SET sessions = %s.sessions + excluded.sessions`, table, cols, values, cols, table), args...).Error
+			DO UPDATE SET sessions = %s.sessions + excluded.sessions`, table, key, values, key, table), args...).Error
 		if err != nil {
 			return err
 		}

@@ -49,7 +49,11 @@ func compactDay(db *gorm.DB, t int, appID, day string) (int, error) {
 		}
 		d := rollupDeltas{}
 		for _, m := range moved {
-			d[rollupCell{t, rollupKey{AppID: appID, Day: day, Make: m.Make, Mode: m.Mode, Sandbox: m.Sandbox}, m.Label}] += m.Sessions
+			c := rollupCell{table: t, key: rollupKey{AppID: appID, Day: day, Make: m.Make, Mode: m.Mode, Sandbox: m.Sandbox}, label: m.Label}
+			if t == funnelTable {
+				c.rank = stepIndex(m.Label)
+			}
+			d[c] += m.Sessions
 		}
 		return d.flush(tx)
 	})

@@ -3,6 +3,7 @@ package models
 import (
 	"cmp"
 	"crypto/sha256"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -16,12 +17,13 @@ var AnalyticsSteps = []string{StepLaunched, StepBrandSelected, StepSignedIn, Ste
 // FunnelSteps are the steps of the funnel proper, in order.
 var FunnelSteps = AnalyticsSteps[:6]
 
+// stepIndex is step's position in AnalyticsSteps, or -1 for an unknown step.
+func stepIndex(step string) int { return slices.Index(AnalyticsSteps, step) }
+
 // stepBit is the steps_mask bit of step, or 0 for an unknown step.
 func stepBit(step string) int64 {
-	for i, s := range AnalyticsSteps {
-		if s == step {
-			return 1 << i
-		}
+	if i := stepIndex(step); i >= 0 {
+		return 1 << i
 	}
 	return 0
 }
