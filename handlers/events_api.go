@@ -60,7 +60,7 @@ func readEvents(c *fiber.Ctx) ([]models.EventInput, []models.EventRefusal, error
 	}
 	if decodeJSON(c, &whole) == nil && !slices.Contains(whole.Events, nil) {
 		if len(whole.Events) > models.MaxEventBatch {
-			return nil, nil, tooManyEvents
+			return nil, nil, models.ErrTooManyEvents
 		}
 		inputs := make([]models.EventInput, len(whole.Events))
 		for i, e := range whole.Events {
@@ -75,13 +75,11 @@ func readEvents(c *fiber.Ctx) ([]models.EventInput, []models.EventRefusal, error
 		return nil, nil, err
 	}
 	if len(body.Events) > models.MaxEventBatch {
-		return nil, nil, tooManyEvents
+		return nil, nil, models.ErrTooManyEvents
 	}
 	inputs, refused := decodeEvents(body.Events)
 	return inputs, refused, nil
 }
-
-var tooManyEvents = models.Invalid("events", "too_many_events", "Send at most 1000 events per request.")
 
 func (e eventJSON) input(index int) models.EventInput {
 	return models.EventInput{Index: index, ID: e.ID, SessionID: e.SessionID, Owner: e.Owner,

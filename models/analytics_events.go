@@ -47,6 +47,9 @@ type IngestResult struct {
 // MaxEventBatch is the most events one request may carry; they are stored in one transaction.
 const MaxEventBatch = 1000
 
+// ErrTooManyEvents refuses a batch over MaxEventBatch.
+var ErrTooManyEvents = Invalid("events", "too_many_events", "Send at most 1000 events per request.")
+
 // Event times must fall within this window around now: later is a broken clock, earlier is not analytics.
 const (
 	maxEventFuture = 24 * time.Hour
@@ -57,8 +60,8 @@ const (
 // errorCodePattern is the shape of Connect's error codes (vehicle_incompatible, access_denied, ...).
 var errorCodePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 
-// idempotencyWindow is how long an Idempotency-Key is remembered.
-const idempotencyWindow = 24 * time.Hour
+// IdempotencyWindow is how long an Idempotency-Key is remembered.
+const IdempotencyWindow = 24 * time.Hour
 
 // IngestEvents checks a batch reported with key (an API key of appID) and stores the valid events in
 // one transaction, with the summaries and rollups they change: a nil error means they are committed.
@@ -67,7 +70,7 @@ const idempotencyWindow = 24 * time.Hour
 // is refused. refused are events the caller already found malformed; they are reported with the rest.
 func IngestEvents(db *gorm.DB, key APIKey, idemKey string, inputs []EventInput, refused []EventRefusal, now time.Time) (IngestResult, error) {
 	if len(inputs)+len(refused) > MaxEventBatch {
-		return IngestResult{}, Invalid("events", "too_many_events", "Send at most 1000 events per request.")
+		return IngestResult{}, ErrTooManyEvents
 	}
 	if len(inputs)+len(refused) == 0 {
 		return IngestResult{}, Invalid("events", "no_events", "Send at least one event.")
@@ -80,7 +83,6 @@ func IngestEvents(db *gorm.DB, key APIKey, idemKey string, inputs []EventInput, 
 			result.Refused = append(result.Refused, *refusal)
 			continue
 		}
-		e.AppID = key.AppID
 		events = append(events, e)
 	}
 	slices.SortFunc(result.Refused, func(a, b EventRefusal) int { return a.Index - b.Index })
@@ -214,7 +216,7 @@ func claimIdempotencyKey(tx *gorm.DB, appID, idemKey, requestHash string, now ti
 	switch err := q.Take(&rec).Error; {
 	case err != nil:
 		return nil, err
-	case rec.Status == 0 || rec.CreatedAt.Before(now.Add(-idempotencyWindow)):
+	case rec.Status == 0 || rec.CreatedAt.Before(now.Add(-IdempotencyWindow)):
 		return nil, nil // ours: just inserted, or forgotten
 	case rec.RequestHash != requestHash:
 		return nil, Invalid("Idempotency-Key", "idempotency_key_reused",
@@ -239,6 +241,3 @@ func rememberResult(tx *gorm.DB, appID, idemKey, requestHash string, result Inge
 func PurgeIdempotencyKeys(db *gorm.DB, before time.Time) error {
 	return db.Where("created_at < ?", before).Delete(&idempotencyRecord{}).Error
 }
-
-// IdempotencyWindow is how long an Idempotency-Key is remembered.
-const IdempotencyWindow = idempotencyWindow
