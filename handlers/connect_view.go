@@ -56,7 +56,6 @@ type connectVehicle struct {
 	MakeName string
 	Model    string
 	VINTail  string
-	Selected bool
 }
 
 type connectPermission struct {

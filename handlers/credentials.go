@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"cmp"
 	"strconv"
 	"time"
 
@@ -10,11 +9,23 @@ import (
 	"keyfob/models"
 )
 
-// overlapChoices are the rotation delays the console offers.
-var overlapChoices = []struct {
+// overlapLabels name the rotation delays the console offers (models.RotationOverlaps).
+var overlapLabels = map[time.Duration]string{0: "now", time.Hour: "in 1 hour", 24 * time.Hour: "in 24 hours",
+	7 * 24 * time.Hour: "in 7 days"}
+
+type overlapChoice struct {
 	Seconds int
 	Label   string
-}{{0, "now"}, {3600, "in 1 hour"}, {86400, "in 24 hours"}, {604800, "in 7 days"}}
+}
+
+// overlapChoices are the rotation delays the console offers.
+var overlapChoices = func() []overlapChoice {
+	out := make([]overlapChoice, len(models.RotationOverlaps))
+	for i, d := range models.RotationOverlaps {
+		out[i] = overlapChoice{Seconds: int(d / time.Second), Label: overlapLabels[d]}
+	}
+	return out
+}()
 
 func (h *Handler) credentialsPage(c *fiber.Ctx) error {
 	_, d, err := h.consoleApp(c, models.ActionReadApps)
@@ -30,11 +41,15 @@ func (h *Handler) rotateSecret(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	seconds, convErr := strconv.Atoi(cmp.Or(bodyValue(c, "expire_previous_in"), "86400"))
-	if convErr != nil {
-		seconds = -1
+	var seconds *int64
+	if raw := bodyValue(c, "expire_previous_in"); raw != "" {
+		n, convErr := strconv.ParseInt(raw, 10, 64)
+		if convErr != nil {
+			n = -1
+		}
+		seconds = &n
 	}
-	secret, err := models.RotateClientSecret(h.DB, cc.Actor(), cc.Org.ID, d.ID, time.Duration(seconds)*time.Second)
+	secret, err := models.RotateClientSecret(h.DB, cc.Actor(), cc.Org.ID, d.ID, models.RotationOverlapOf(seconds))
 	if err != nil {
 		return err
 	}

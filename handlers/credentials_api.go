@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"time"
-
 	"github.com/gofiber/fiber/v2"
 
 	"keyfob/models"
@@ -19,14 +17,7 @@ func (h *Handler) apiRotateSecret(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	overlap := models.DefaultRotationOverlap
-	if in.ExpirePreviousIn != nil {
-		overlap = time.Duration(*in.ExpirePreviousIn) * time.Second
-		if *in.ExpirePreviousIn < 0 || *in.ExpirePreviousIn > int64(models.MaxRotationOverlap/time.Second) {
-			overlap = -1 // let the model explain the range
-		}
-	}
-	s, err := models.RotateClientSecret(h.DB, actor, app.OrgID, app.ID, overlap)
+	s, err := models.RotateClientSecret(h.DB, actor, app.OrgID, app.ID, models.RotationOverlapOf(in.ExpirePreviousIn))
 	if err != nil {
 		return err
 	}

@@ -182,11 +182,6 @@ func DeleteApp(db *gorm.DB, actor Actor, orgID, appID string) error {
 		if err != nil {
 			return err
 		}
-		for _, table := range []string{"client_secrets", "redirect_uris", "api_keys"} {
-			if err := tx.Exec("DELETE FROM "+table+" WHERE app_id = ?", app.ID).Error; err != nil {
-				return err
-			}
-		}
 		if err := tx.Where("org_id = ? AND id = ?", orgID, app.ID).Delete(&App{}).Error; err != nil {
 			return err
 		}
@@ -254,18 +249,7 @@ func withDetails(db *gorm.DB, apps []App) ([]AppDetails, error) {
 // lockApp finds an app of orgID and locks its row until tx ends (PostgreSQL; SQLite has one writer),
 // so check-then-write rules on its children (the last active secret, the draft) cannot race.
 func lockApp(tx *gorm.DB, orgID, appID string) (App, error) {
-	if orgID == "" {
-		return App{}, ErrNoOrganization
-	}
-	if !IsUUID(appID) {
-		return App{}, ErrNotFound
-	}
-	var app App
-	err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("org_id = ? AND id = ?", orgID, appID).Take(&app).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return App{}, ErrNotFound
-	}
-	return app, err
+	return FindApp(tx.Clauses(clause.Locking{Strength: "UPDATE"}), orgID, appID)
 }
 
 // ClientExists reports whether clientID names a registered app (client ids are public).

@@ -36,6 +36,18 @@ const MaxRotationOverlap = 7 * 24 * time.Hour
 // DefaultRotationOverlap applies when the caller does not choose.
 const DefaultRotationOverlap = 24 * time.Hour
 
+// RotationOverlapOf is the overlap a caller asked for in seconds: the default when nil, and -1 (which
+// RotateClientSecret refuses, explaining the range) when negative or past the maximum.
+func RotationOverlapOf(seconds *int64) time.Duration {
+	switch {
+	case seconds == nil:
+		return DefaultRotationOverlap
+	case *seconds < 0 || *seconds > int64(MaxRotationOverlap/time.Second):
+		return -1
+	}
+	return time.Duration(*seconds) * time.Second
+}
+
 // lastUsedThrottle bounds writes: last_used_at is refreshed at most once a minute per credential.
 const lastUsedThrottle = time.Minute
 

@@ -91,10 +91,8 @@ func StartConnectSession(db *gorm.DB, req AuthorizeRequest) (ConnectSession, str
 	if s.Owner == "" {
 		s.Owner = "anonymous-" + s.ID[:8] // analytics still counts the session, under an id of its own
 	}
-	if vin := req.SingleSelectVIN; vin != "" {
-		if m, ok := makeOfVIN(req); ok {
-			s.Make = m
-		}
+	if req.SingleSelectVIN != "" {
+		s.Make = makeOfVIN(req)
 	} else if req.Make != "" {
 		s.Make = req.Make
 	}
@@ -119,13 +117,13 @@ func StartConnectSession(db *gorm.DB, req AuthorizeRequest) (ConnectSession, str
 
 // makeOfVIN: a single_select_vin flow skips brand select but still signs in to a make: the one the
 // URL named, else one derived from the VIN, as a real VIN's manufacturer code would say.
-func makeOfVIN(req AuthorizeRequest) (string, bool) {
+func makeOfVIN(req AuthorizeRequest) string {
 	if req.Make != "" {
-		return req.Make, true
+		return req.Make
 	}
 	sum := HashToken(req.SingleSelectVIN)
 	n, _ := strconv.ParseUint(sum[:8], 16, 32)
-	return Makes[int(n)%len(Makes)].ID, true
+	return Makes[int(n)%len(Makes)].ID
 }
 
 // FindConnectSession loads a live session for the browser holding secret.
