@@ -154,9 +154,7 @@ func TestAPILoginAndLogout(t *testing.T) {
 	wantFutureTime(t, "expires_at", out["expires_at"], 24*time.Hour)
 
 	// Only the hash of a token is stored.
-	var clear, hashed int64
-	s.db.Model(&models.AuthSession{}).Where("id = ?", token).Count(&clear)
-	s.db.Model(&models.AuthSession{}).Where("id = ?", models.HashToken(token)).Count(&hashed)
+	clear, hashed := countRows(t, s, "auth_sessions", "id = ?", token), countRows(t, s, "auth_sessions", "id = ?", models.HashToken(token))
 	if clear != 0 || hashed != 1 {
 		t.Fatalf("auth_sessions must hold the token's hash only: clear=%d hashed=%d", clear, hashed)
 	}

@@ -269,9 +269,7 @@ func TestAPIDeleteApp(t *testing.T) {
 		t.Fatal("a deleted app's API key still authenticates")
 	}
 	for _, table := range []string{"client_secrets", "redirect_uris", "api_keys"} {
-		var n int64
-		s.db.Table(table).Where("app_id = ?", id).Count(&n)
-		if n != 0 {
+		if n := countRows(t, s, table, "app_id = ?", id); n != 0 {
 			t.Fatalf("%s still has %d rows of the deleted app", table, n)
 		}
 	}

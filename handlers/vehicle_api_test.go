@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -179,10 +180,11 @@ func TestSandboxKeys(t *testing.T) {
 	if sandbox != 1 {
 		t.Fatalf("each sandbox grant is a session marked sandbox, got %d", sandbox)
 	}
-	keys, _ := models.ListAPIKeys(s.db, app.owner.OrgID, app.id)
-	for _, k := range keys {
-		if k.Name == "ci2" && k.LastUsedAt == nil {
-			t.Fatal("a used key records last_used_at")
-		}
+	keys, err := models.ListAPIKeys(s.db, app.owner.OrgID, app.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := slices.IndexFunc(keys, func(k models.APIKey) bool { return k.Name == "ci2" }); i < 0 || keys[i].LastUsedAt == nil {
+		t.Fatal("a used key records last_used_at")
 	}
 }

@@ -145,6 +145,9 @@ func checkAgainstTruthIn(t *testing.T, env analyticsEnv, specs []sessionSpec, r 
 		}
 	}
 	got := env.funnel(t, models.AnalyticsFilter{Range: r, IncludeSandbox: true})
+	if len(got.Steps) != len(models.FunnelSteps) {
+		t.Fatalf("the funnel has %d steps, want %d", len(got.Steps), len(models.FunnelSteps))
+	}
 	for _, st := range got.Steps {
 		if st.Sessions != truth[st.Step] {
 			t.Errorf("step %s: %d sessions, want %d", st.Step, st.Sessions, truth[st.Step])

@@ -176,7 +176,9 @@ func wantDemoAnalytics(t *testing.T, base, token string, appsJSON []byte) {
 		Started   int `json:"sessions_started"`
 		Completed int `json:"sessions_completed"`
 	}
-	json.NewDecoder(resp.Body).Decode(&funnel)
+	if err := json.NewDecoder(resp.Body).Decode(&funnel); resp.StatusCode != 200 || err != nil {
+		t.Fatalf("GET the demo app's funnel: %d %v", resp.StatusCode, err)
+	}
 	// 3,000 sessions over 30 days: nearly all fall in the default last-30-days range.
 	if funnel.Started < 2700 || funnel.Started > 3000 || funnel.Completed == 0 {
 		t.Fatalf("the demo app's analytics: %d started, %d completed; want about 3,000 started", funnel.Started, funnel.Completed)
