@@ -36,8 +36,8 @@ func newSimVehicleView(s models.VehicleState) simVehicleView {
 		makeName = m.Name
 	}
 	v := simVehicleView{ID: s.VehicleID, Owner: s.Owner, Name: fmt.Sprintf("%s %s (%d)", makeName, s.Model, s.Year),
-		VIN: s.VIN, Powertrain: s.Powertrain, Electric: s.Powertrain == models.BEV || s.Powertrain == models.PHEV,
-		BurnsFuel: s.Powertrain != models.BEV, Odometer: fmt.Sprintf("%.1f km", s.OdometerKm),
+		VIN: s.VIN, Powertrain: s.Powertrain, Electric: s.Electric(),
+		BurnsFuel: s.BurnsFuel(), Odometer: fmt.Sprintf("%.1f km", s.OdometerKm),
 		Range: fmt.Sprintf("%.0f km", s.RangeKm()), Location: fmt.Sprintf("%.6f, %.6f", s.Latitude, s.Longitude),
 		Tires:     fmt.Sprintf("%.0f / %.0f / %.0f / %.0f kPa", s.TireFrontLeftKPa, s.TireFrontRightKPa, s.TireBackLeftKPa, s.TireBackRightKPa),
 		UpdatedAt: s.UpdatedAt.Format("2006-01-02 15:04:05 UTC"), PluggedIn: s.PluggedIn, Charging: s.Charging, Locked: s.Locked}
@@ -153,10 +153,7 @@ type simStateForm struct {
 
 // newSimStateForm fills the form from the state; checkboxes hold "on" or "off".
 func newSimStateForm(s models.VehicleState) simStateForm {
-	number := func(v float64, places int) string {
-		p := math.Pow(10, float64(places))
-		return strconv.FormatFloat(math.Round(v*p)/p, 'f', -1, 64)
-	}
+	number := func(v float64, places int) string { return strconv.FormatFloat(models.RoundTo(v, places), 'f', -1, 64) }
 	flag := func(b bool) string {
 		if b {
 			return "on"
@@ -207,10 +204,10 @@ func readStatePatch(c *fiber.Ctx, s models.VehicleState) (models.VehicleStatePat
 	}
 	p := models.VehicleStatePatch{OdometerKm: number("odometer_km"), Latitude: number("latitude"),
 		Longitude: number("longitude"), Locked: flag("locked")}
-	if s.Powertrain != models.BEV {
+	if s.BurnsFuel() {
 		p.FuelPercent = number("fuel_percent")
 	}
-	if s.Powertrain == models.BEV || s.Powertrain == models.PHEV {
+	if s.Electric() {
 		p.BatteryPercent, p.PluggedIn, p.Charging = number("battery_percent"), flag("plugged_in"), flag("charging")
 	}
 	return p, form

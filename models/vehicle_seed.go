@@ -147,25 +147,25 @@ func seedVehicleState(appID, owner string, v Vehicle, now time.Time) VehicleStat
 
 	// About 13,000 km a year, give or take 40 %.
 	age := float64(max(0, simReferenceYear-v.Year)) + 0.5
-	s.OdometerKm = roundTo(min(120000, max(5000, age*13000*(0.6+0.8*f(0)))), 1)
+	s.OdometerKm = RoundTo(min(120000, max(5000, age*13000*(0.6+0.8*f(0)))), 1)
 	city := simCities[int(h[31])%len(simCities)]
-	s.Latitude = roundTo(city.lat+(f(1)-0.5)*0.06, 6)
-	s.Longitude = roundTo(city.lng+(f(2)-0.5)*0.08, 6)
+	s.Latitude = RoundTo(city.lat+(f(1)-0.5)*0.06, 6)
+	s.Longitude = RoundTo(city.lng+(f(2)-0.5)*0.08, 6)
 	s.TireFrontLeftKPa = math.Round(220 + 30*f(3))
 	s.TireFrontRightKPa = math.Round(220 + 30*f(4))
 	s.TireBackLeftKPa = math.Round(220 + 30*f(5))
 	s.TireBackRightKPa = math.Round(220 + 30*f(6))
-	if s.burnsFuel() {
-		s.FuelPercent = roundTo(20+75*f(7), 1)
-		s.OilLifePercent = roundTo(15+85*f(8), 1)
+	if s.BurnsFuel() {
+		s.FuelPercent = RoundTo(20+75*f(7), 1)
+		s.OilLifePercent = RoundTo(15+85*f(8), 1)
 		s.FuelCapacityLiters = math.Round(45 + 35*f(9))
 		if s.Powertrain == PHEV {
 			s.FuelCapacityLiters = math.Round(35 + 10*f(9))
 		}
 	}
-	if s.electric() {
-		s.BatteryPercent = roundTo(20+75*f(10), 1)
-		s.BatteryCapacityKWh = roundTo(10+10*f(11), 1)
+	if s.Electric() {
+		s.BatteryPercent = RoundTo(20+75*f(10), 1)
+		s.BatteryCapacityKWh = RoundTo(10+10*f(11), 1)
 		if s.Powertrain == BEV {
 			s.BatteryCapacityKWh = simBatteryKWh[v.Model]
 			if s.BatteryCapacityKWh == 0 {
@@ -178,7 +178,8 @@ func seedVehicleState(appID, owner string, v Vehicle, now time.Time) VehicleStat
 	return s
 }
 
-func roundTo(v float64, places int) float64 {
+// RoundTo rounds v to places decimals.
+func RoundTo(v float64, places int) float64 {
 	p := math.Pow(10, float64(places))
 	return math.Round(v*p) / p
 }

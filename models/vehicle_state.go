@@ -47,11 +47,11 @@ const (
 	simReferenceYear = 2025
 )
 
-// electric reports whether the vehicle has a traction battery that can be plugged in.
-func (s VehicleState) electric() bool { return s.Powertrain == BEV || s.Powertrain == PHEV }
+// Electric reports whether the vehicle has a traction battery that can be plugged in.
+func (s VehicleState) Electric() bool { return s.Powertrain == BEV || s.Powertrain == PHEV }
 
-// burnsFuel reports whether the vehicle has a fuel tank (and engine oil).
-func (s VehicleState) burnsFuel() bool { return s.Powertrain != BEV }
+// BurnsFuel reports whether the vehicle has a fuel tank (and engine oil).
+func (s VehicleState) BurnsFuel() bool { return s.Powertrain != BEV }
 
 func (s VehicleState) kmPerLiter() float64 {
 	if s.Powertrain == HEV {
@@ -61,14 +61,14 @@ func (s VehicleState) kmPerLiter() float64 {
 }
 
 func (s VehicleState) electricRangeKm() float64 {
-	if !s.electric() {
+	if !s.Electric() {
 		return 0
 	}
 	return s.BatteryPercent / 100 * s.BatteryCapacityKWh * simKmPerKWh
 }
 
 func (s VehicleState) fuelRangeKm() float64 {
-	if !s.burnsFuel() {
+	if !s.BurnsFuel() {
 		return 0
 	}
 	return s.FuelPercent / 100 * s.FuelCapacityLiters * s.kmPerLiter()
@@ -90,7 +90,7 @@ func (s VehicleState) RangeKm() float64 { return s.electricRangeKm() + s.fuelRan
 func (s VehicleState) at(now time.Time) VehicleState {
 	hours := max(0, now.Sub(s.UpdatedAt).Hours())
 	s.UpdatedAt = now
-	if !s.electric() {
+	if !s.Electric() {
 		s.PluggedIn = false
 	}
 	s.Charging = s.Charging && s.PluggedIn
@@ -107,13 +107,13 @@ func (s VehicleState) at(now time.Time) VehicleState {
 
 // drive moves the vehicle up to km, as far as its battery and fuel allow.
 func (s *VehicleState) drive(km float64) {
-	if s.electric() && s.BatteryCapacityKWh > 0 {
+	if s.Electric() && s.BatteryCapacityKWh > 0 {
 		e := min(km, s.electricRangeKm())
 		s.BatteryPercent = max(0, s.BatteryPercent-e/simKmPerKWh/s.BatteryCapacityKWh*100)
 		s.OdometerKm += e
 		km -= e
 	}
-	if s.burnsFuel() && s.FuelCapacityLiters > 0 {
+	if s.BurnsFuel() && s.FuelCapacityLiters > 0 {
 		f := min(km, s.fuelRangeKm())
 		s.FuelPercent = max(0, s.FuelPercent-f/s.kmPerLiter()/s.FuelCapacityLiters*100)
 		s.OilLifePercent = max(0, s.OilLifePercent-f/simOilLifeKm*100)
@@ -213,7 +213,7 @@ func SetLocked(db *gorm.DB, appID, vehicleID string, locked bool) (VehicleState,
 func SetCharging(db *gorm.DB, appID, vehicleID string, start bool) (VehicleState, error) {
 	return changeVehicleState(db, appID, vehicleID, func(s *VehicleState) error {
 		switch {
-		case !s.Vehicle().Supports("control_charge") || !s.electric():
+		case !s.Vehicle().Supports("control_charge") || !s.Electric():
 			return ErrCompatibility
 		case !start:
 			s.Charging = false
@@ -259,13 +259,13 @@ func (p VehicleStatePatch) validate() error {
 // apply sets the patch's fields on s, refusing what its powertrain does not have. Unplugging stops charging.
 func (p VehicleStatePatch) apply(s *VehicleState) error {
 	switch {
-	case p.FuelPercent != nil && !s.burnsFuel():
+	case p.FuelPercent != nil && !s.BurnsFuel():
 		return Invalid("fuel_percent", "not_applicable", "This vehicle is a BEV: it has no fuel tank.")
-	case p.BatteryPercent != nil && !s.electric():
+	case p.BatteryPercent != nil && !s.Electric():
 		return Invalid("battery_percent", "not_applicable", "This vehicle has no plug-in battery.")
-	case p.PluggedIn != nil && *p.PluggedIn && !s.electric():
+	case p.PluggedIn != nil && *p.PluggedIn && !s.Electric():
 		return Invalid("plugged_in", "not_applicable", "This vehicle cannot be plugged in.")
-	case p.Charging != nil && *p.Charging && !s.electric():
+	case p.Charging != nil && *p.Charging && !s.Electric():
 		return Invalid("charging", "not_applicable", "This vehicle cannot charge.")
 	}
 	set := func(dst *float64, v *float64) {
@@ -282,10 +282,10 @@ func (p VehicleStatePatch) apply(s *VehicleState) error {
 		s.Locked = *p.Locked
 	}
 	if p.PluggedIn != nil {
-		s.PluggedIn = *p.PluggedIn && s.electric()
+		s.PluggedIn = *p.PluggedIn && s.Electric()
 	}
 	if p.Charging != nil {
-		s.Charging = *p.Charging && s.electric()
+		s.Charging = *p.Charging && s.Electric()
 	}
 	if s.Charging && !s.PluggedIn {
 		if p.Charging != nil && p.PluggedIn == nil {
