@@ -83,11 +83,8 @@ func (h *Handler) apiChangeRole(c *fiber.Ctx) error {
 
 // apiRemoveMember removes a member; any member may remove themselves (leave), owners anyone.
 func (h *Handler) apiRemoveMember(c *fiber.Ctx) error {
-	action := models.ActionManageMembers
-	if user, _ := apiUser(c); c.Params("user") == user.ID {
-		action = models.ActionReadApps
-	}
-	orgID, actor, err := h.apiOrg(c, action)
+	user, _ := apiUser(c)
+	orgID, actor, err := h.apiOrg(c, models.RemovalAction(user.ID, c.Params("user")))
 	if err != nil {
 		return err
 	}

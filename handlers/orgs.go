@@ -93,10 +93,8 @@ func (h *Handler) removeMember(c *fiber.Ctx) error {
 		return err
 	}
 	leaving := c.Params("user") == cc.User.ID
-	if !leaving {
-		if err := cc.Org.Role.Authorize(models.ActionManageMembers); err != nil {
-			return err
-		}
+	if err := cc.Org.Role.Authorize(models.RemovalAction(cc.User.ID, c.Params("user"))); err != nil {
+		return err
 	}
 	if err := models.RemoveMember(h.DB, cc.Actor(), cc.Org.ID, c.Params("user")); err != nil {
 		return err

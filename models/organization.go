@@ -162,6 +162,15 @@ func ChangeRole(db *gorm.DB, actor Actor, orgID, userID string, role Role) (Memb
 	return out, err
 }
 
+// RemovalAction is what removing userID asks of the actor's role: any member may remove themselves
+// (leave), only owners may remove others.
+func RemovalAction(actorID, userID string) Action {
+	if actorID == userID {
+		return ActionReadApps
+	}
+	return ActionManageMembers
+}
+
 // RemoveMember takes a member out of the organisation; their access stops at once because every
 // request checks membership. The last owner cannot leave.
 func RemoveMember(db *gorm.DB, actor Actor, orgID, userID string) error {
