@@ -8,8 +8,23 @@ import (
 	"keyfob/models"
 )
 
-// consoleApp finds the app in the path within the current organisation and checks the role.
+// consoleApp finds the app in the path within the current organisation and checks the role. Its
+// redirect URIs and secrets are left empty: only the tabs that show them load them
+// (consoleAppDetails), so the other tabs cost one query for the app.
 func (h *Handler) consoleApp(c *fiber.Ctx, action models.Action) (*consoleContext, models.AppDetails, error) {
+	cc, err := h.consoleOrg(c, models.ActionReadApps)
+	if err != nil {
+		return nil, models.AppDetails{}, err
+	}
+	app, err := models.FindApp(h.DB, cc.Org.ID, c.Params("app"))
+	if err != nil {
+		return nil, models.AppDetails{}, err
+	}
+	return cc, models.AppDetails{App: app}, cc.Org.Role.Authorize(action)
+}
+
+// consoleAppDetails is consoleApp with the app's redirect URIs and secrets, for the tabs that show them.
+func (h *Handler) consoleAppDetails(c *fiber.Ctx, action models.Action) (*consoleContext, models.AppDetails, error) {
 	cc, err := h.consoleOrg(c, models.ActionReadApps)
 	if err != nil {
 		return nil, models.AppDetails{}, err
@@ -72,7 +87,7 @@ func (h *Handler) createApp(c *fiber.Ctx) error {
 }
 
 func (h *Handler) appPage(c *fiber.Ctx) error {
-	_, d, err := h.consoleApp(c, models.ActionReadApps)
+	_, d, err := h.consoleAppDetails(c, models.ActionReadApps)
 	if err != nil {
 		return err
 	}
@@ -88,7 +103,7 @@ func (h *Handler) connectURL(d models.AppDetails) string {
 }
 
 func (h *Handler) updateApp(c *fiber.Ctx) error {
-	cc, d, err := h.consoleApp(c, models.ActionManageApps)
+	cc, d, err := h.consoleAppDetails(c, models.ActionManageApps)
 	if err != nil {
 		return err
 	}

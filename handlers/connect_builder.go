@@ -51,7 +51,7 @@ func readBuilderForm(c *fiber.Ctx, appID string) builderForm {
 // rules of /oauth/authorize. With format=json it answers the page's script; without JavaScript the
 // form reloads the page.
 func (h *Handler) connectBuilder(c *fiber.Ctx) error {
-	_, d, err := h.consoleApp(c, models.ActionReadApps)
+	_, d, err := h.consoleAppDetails(c, models.ActionReadApps)
 	if err != nil {
 		return err
 	}

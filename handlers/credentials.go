@@ -28,7 +28,7 @@ var overlapChoices = func() []overlapChoice {
 }()
 
 func (h *Handler) credentialsPage(c *fiber.Ctx) error {
-	_, d, err := h.consoleApp(c, models.ActionReadApps)
+	_, d, err := h.consoleAppDetails(c, models.ActionReadApps)
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func (h *Handler) revokeSecret(c *fiber.Ctx) error {
 }
 
 func (h *Handler) redirectURIsPage(c *fiber.Ctx) error {
-	_, d, err := h.consoleApp(c, models.ActionReadApps)
+	_, d, err := h.consoleAppDetails(c, models.ActionReadApps)
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func (h *Handler) redirectURIsPage(c *fiber.Ctx) error {
 }
 
 func (h *Handler) addRedirectURI(c *fiber.Ctx) error {
-	cc, d, err := h.consoleApp(c, models.ActionManageApps)
+	cc, d, err := h.consoleAppDetails(c, models.ActionManageApps)
 	if err != nil {
 		return err
 	}
