@@ -4,7 +4,6 @@ import (
 	"errors"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 )
@@ -38,7 +37,7 @@ const (
 // CreateAPIKey makes a named key for an app and environment.
 func CreateAPIKey(db *gorm.DB, actor Actor, orgID, appID, name, environment string) (NewAPIKey, error) {
 	name = strings.TrimSpace(name)
-	if name == "" || utf8.RuneCountInString(name) > 100 || hasControl(name) {
+	if !validLabel(name, 100) {
 		return NewAPIKey{}, Invalid("name", "invalid_name", "Name the key after where it is used, e.g. \"billing server\" (1–100 characters).")
 	}
 	prefix := map[string]string{EnvTest: PrefixTestKey, EnvLive: PrefixLiveKey}[environment]

@@ -30,7 +30,7 @@ type AppInput struct {
 func (in AppInput) Validate() error {
 	if in.Name != nil {
 		name := strings.TrimSpace(*in.Name)
-		if name == "" || utf8.RuneCountInString(name) > 100 || hasControl(name) {
+		if !validLabel(name, 100) {
 			return Invalid("name", "invalid_name", "Name the app (1–100 characters, on one line).")
 		}
 	}

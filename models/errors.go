@@ -3,6 +3,7 @@ package models
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // Domain errors. Handlers map them to status codes in one place; models never know about HTTP.
@@ -79,6 +80,12 @@ func (e *TooLargeError) Error() string { return e.Message }
 type UnsupportedTypeError struct{ Message string }
 
 func (e *UnsupportedTypeError) Error() string { return e.Message }
+
+// validLabel reports whether s is a usable name of at most max characters: not empty, and free of
+// control characters.
+func validLabel(s string, max int) bool {
+	return s != "" && utf8.RuneCountInString(s) <= max && !hasControl(s)
+}
 
 // hasControl reports whether s holds a control character (a newline in a name could end up in a
 // header, a log line or a CSV cell).

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 )
@@ -51,7 +50,7 @@ func (e *LinkError) Error() string { return e.Type + ": " + e.Message }
 // CreateLinkUser registers clientUserID for app, or returns the existing user (created = false).
 func CreateLinkUser(db *gorm.DB, app App, clientUserID string) (LinkUser, bool, error) {
 	clientUserID = strings.TrimSpace(clientUserID)
-	if clientUserID == "" || utf8.RuneCountInString(clientUserID) > 256 || hasControl(clientUserID) {
+	if !validLabel(clientUserID, 256) {
 		return LinkUser{}, false, Invalid("client_user_id", "invalid_client_user_id", "Send client_user_id: your own id for this user (1–256 characters).")
 	}
 	u := LinkUser{ID: newID(), AppID: app.ID, ClientUserID: clientUserID, CreatedAt: time.Now().UTC()}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -48,7 +47,7 @@ type Actor struct {
 // CreateOrganization makes a new organisation with the actor as its owner.
 func CreateOrganization(db *gorm.DB, actor Actor, name string) (Organization, error) {
 	name = strings.TrimSpace(name)
-	if name == "" || utf8.RuneCountInString(name) > 100 || hasControl(name) {
+	if !validLabel(name, 100) {
 		return Organization{}, Invalid("name", "required", "Name the organisation (1–100 characters, on one line).")
 	}
 	now := time.Now().UTC()

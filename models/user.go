@@ -5,7 +5,6 @@ import (
 	"net/mail"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 )
@@ -55,13 +54,13 @@ func (s SignUp) Validate() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if name := strings.TrimSpace(s.Name); name == "" || utf8.RuneCountInString(name) > 100 || hasControl(name) {
+	if name := strings.TrimSpace(s.Name); !validLabel(name, 100) {
 		return "", Invalid("name", "required", "Enter your name (1–100 characters).")
 	}
 	if err := ValidatePassword(s.Password); err != nil {
 		return "", err
 	}
-	if org := strings.TrimSpace(s.Organization); org == "" || utf8.RuneCountInString(org) > 100 || hasControl(org) {
+	if org := strings.TrimSpace(s.Organization); !validLabel(org, 100) {
 		return "", Invalid("organization", "required", "Name your organisation, e.g. your company (1–100 characters).")
 	}
 	return email, nil
