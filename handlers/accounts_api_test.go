@@ -73,15 +73,6 @@ func signupBody(email, password string) map[string]string {
 	return map[string]string{"email": email, "password": password, "name": "Ada Lovelace", "organization": "Analytical Engines"}
 }
 
-func userCount(t *testing.T, db *gorm.DB) int64 {
-	t.Helper()
-	var n int64
-	if err := db.Model(&models.User{}).Count(&n).Error; err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 func TestAPISignupShapeAndConflicts(t *testing.T) {
 	s := newTestServer(t)
 	out := s.apiJSON("POST", "/api/v1/signup", "", signupBody("ada@example.com", testPassword), 201)
@@ -128,7 +119,7 @@ func TestAPISignupShapeAndConflicts(t *testing.T) {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, raw := s.request(req)
 	checkErrorBody(t, resp, raw, 415, "unsupported_media_type", "")
-	if n := userCount(t, s.db); n != 1 {
+	if n := countRows(t, s, "users", ""); n != 1 {
 		t.Fatalf("refused sign-ups must create no account, found %d users", n)
 	}
 }
@@ -137,7 +128,7 @@ func TestAPISignupClosed(t *testing.T) {
 	s := newTestServerWith(t, Config{BaseURL: "http://localhost:8080", SignupOpen: false, UploadsDir: t.TempDir()})
 	resp, raw := s.api("POST", "/api/v1/signup", "", signupBody("ada@example.com", testPassword))
 	checkErrorBody(t, resp, raw, 403, "forbidden", "")
-	if n := userCount(t, s.db); n != 0 {
+	if n := countRows(t, s, "users", ""); n != 0 {
 		t.Fatalf("closed sign-up created %d users", n)
 	}
 }

@@ -161,22 +161,13 @@ func TestAPICreateAppValidation(t *testing.T) {
 	s.apiJSON("POST", "/api/v1/orgs/"+b.OrgID+"/members", b.Token, map[string]string{"email": a.Email, "role": "developer"}, 201)
 	resp, raw = s.api("POST", "/api/v1/apps", a.Token, map[string]any{"name": "Ambiguous"})
 	checkErrorBody(t, resp, raw, 422, "organization_required", "organization_id")
-	if n := appCount(t, s.db); n != 0 {
+	if n := countRows(t, s, "apps", ""); n != 0 {
 		t.Fatalf("refused creations made %d apps", n)
 	}
 	inB := apiCreateAppIn(s, a.Token, b.OrgID, "In Babbage")
 	if inB["organization_id"] != b.OrgID {
 		t.Fatalf("app created in the wrong organisation: %v", inB)
 	}
-}
-
-func appCount(t *testing.T, db *gorm.DB) int64 {
-	t.Helper()
-	var n int64
-	if err := db.Model(&models.App{}).Count(&n).Error; err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
 
 func TestAPIListAppsAcrossOrganisations(t *testing.T) {
@@ -231,7 +222,7 @@ func TestAPIUpdateAppRejectsMassAssignment(t *testing.T) {
 	a := s.signup("ada@example.com", "Analytical")
 	b := s.signup("bob@example.com", "Babbage")
 	id := s.createApp(a, "Mine")["id"].(string)
-	before := dumpTables(t, s.db, "auth_sessions", "kv_store")
+	before := dumpTables(t, s.db, volatile...)
 	for _, body := range []string{
 		`{"org_id":"` + b.OrgID + `","client_secret_hash":"x"}`,
 		`{"name":"Renamed","organization_id":"` + b.OrgID + `"}`,
@@ -241,7 +232,7 @@ func TestAPIUpdateAppRejectsMassAssignment(t *testing.T) {
 		resp, raw := s.api("PATCH", "/api/v1/apps/"+id, a.Token, body)
 		checkErrorBody(t, resp, raw, 400, "bad_request", "")
 	}
-	if after := dumpTables(t, s.db, "auth_sessions", "kv_store"); fmt.Sprint(after) != fmt.Sprint(before) {
+	if after := dumpTables(t, s.db, volatile...); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Fatalf("a refused PATCH changed the database:\nbefore %v\nafter  %v", before, after)
 	}
 	if got := s.apiJSON("GET", "/api/v1/apps/"+id, a.Token, nil, 200); got["organization_id"] != a.OrgID || got["name"] != "Mine" {

@@ -174,7 +174,7 @@ func TestBrandingAPIRefusesBadInput(t *testing.T) {
 	a := s.signup("bad@example.com", "Bad Input")
 	appID := s.createApp(a, "Guarded")["id"].(string)
 	s.apiJSON("PUT", brandingAPI(appID, "/draft"), a.Token, map[string]any{"button_color": "#123456", "makes": []string{"BMW"}}, 200)
-	skip := []string{"auth_sessions", "kv_store"}
+	skip := volatile
 	before := dumpTables(t, s.db, skip...)
 
 	for _, bad := range []string{"red;background:url(//evil)", `#fff"><script>`, "rgb(0,0,0)}body{x}", "expression(1)", "var(--x)", "red", "#12345"} {
@@ -305,7 +305,7 @@ func TestBrandingAPIRoles(t *testing.T) {
 					return s.api("POST", brandingAPI(appID, "/publish"), caller.Token, nil)
 				}},
 			}
-			skip := []string{"auth_sessions", "kv_store"}
+			skip := volatile
 			for _, c := range calls {
 				before := dumpTables(t, s.db, skip...)
 				resp, raw := c.call()

@@ -38,15 +38,6 @@ func draftLogo(t *testing.T, s *testServer, orgID, appID string) string {
 	return d.LogoHash
 }
 
-func logoRows(t *testing.T, s *testServer) int64 {
-	t.Helper()
-	var n int64
-	if err := s.db.Table("logos").Count(&n).Error; err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // wantServedLogo fetches a logo URL and checks the headers that keep it an inert image.
 func wantServedLogo(t *testing.T, s *testServer, logoURL, contentType string) []byte {
 	t.Helper()
@@ -146,7 +137,7 @@ func TestLogoUploadConsoleDropsEXIF(t *testing.T) {
 	req.Header.Set("Content-Type", ctype)
 	resp, raw := b.do(req)
 	wantStatus(t, resp, raw, 403)
-	if draftLogo(t, s, a.OrgID, appID) != "" || logoRows(t, s) != 0 {
+	if draftLogo(t, s, a.OrgID, appID) != "" || countRows(t, s, "logos", "") != 0 {
 		t.Fatal("a forged upload must store nothing")
 	}
 
@@ -179,7 +170,7 @@ func TestLogoUploadRefusals(t *testing.T) {
 	appID := s.createApp(a, "Refused app")["id"].(string)
 	resp, raw := s.uploadLogoAPI(a.Token, appID, "first.png", "image/png", logoTestImage(t, "png-alpha", 20, 20))
 	wantStatus(t, resp, raw, 200)
-	first, rows := draftLogo(t, s, a.OrgID, appID), logoRows(t, s)
+	first, rows := draftLogo(t, s, a.OrgID, appID), countRows(t, s, "logos", "")
 
 	goodPNG := logoTestImage(t, "png-alpha", 64, 64)
 	for _, tc := range []struct {
@@ -205,7 +196,7 @@ func TestLogoUploadRefusals(t *testing.T) {
 			if !strings.Contains(msg, tc.message) {
 				t.Fatalf("message %q should mention %q", msg, tc.message)
 			}
-			if draftLogo(t, s, a.OrgID, appID) != first || logoRows(t, s) != rows {
+			if draftLogo(t, s, a.OrgID, appID) != first || countRows(t, s, "logos", "") != rows {
 				t.Fatal("a refused upload changed the draft's logo or stored a file")
 			}
 		})
@@ -263,7 +254,7 @@ func want413(t *testing.T, resp *http.Response, raw string) {
 // that the server still answers.
 func wantNoLogoChange(t *testing.T, s *testServer, base, orgID, appID, logo string, rows int64) {
 	t.Helper()
-	if draftLogo(t, s, orgID, appID) != logo || logoRows(t, s) != rows {
+	if draftLogo(t, s, orgID, appID) != logo || countRows(t, s, "logos", "") != rows {
 		t.Fatal("a refused upload changed the draft's logo or stored a file")
 	}
 	health, err := http.Get(base + "/healthz")
@@ -293,7 +284,7 @@ func TestLogoUploadSizeLimits(t *testing.T) {
 			t.Fatalf("a %d-byte logo is accepted: %s", size, raw)
 		}
 	}
-	accepted, rows := draftLogo(t, s, a.OrgID, appID), logoRows(t, s)
+	accepted, rows := draftLogo(t, s, a.OrgID, appID), countRows(t, s, "logos", "")
 	if accepted == "" || rows != 1 {
 		t.Fatalf("both uploads re-encode to the same pixels, stored once: %q, %d rows", accepted, rows)
 	}
