@@ -46,12 +46,18 @@ func Conflict(code, field, message string) *ConflictError {
 	return &ConflictError{Code: code, Field: field, Message: message}
 }
 
-// RateLimitedError says too many attempts were made; RetryAfter is in whole seconds.
+// RateLimitedError says too many attempts were made; RetryAfter is in whole seconds. Code and
+// Message, when set, replace the generic "too_many_attempts" answer.
 type RateLimitedError struct {
 	RetryAfter int
+	Code       string
+	Message    string
 }
 
 func (e *RateLimitedError) Error() string {
+	if e.Message != "" {
+		return e.Message
+	}
 	if e.RetryAfter >= 120 {
 		return fmt.Sprintf("Too many attempts. Try again in %d minutes.", (e.RetryAfter+59)/60)
 	}
@@ -97,3 +103,12 @@ func hasControl(s string) bool {
 	}
 	return false
 }
+
+// BusyError says the server is at capacity for this kind of work right now (not the caller's fault):
+// 503 with Retry-After in whole seconds.
+type BusyError struct {
+	RetryAfter int
+	Message    string
+}
+
+func (e *BusyError) Error() string { return e.Message }

@@ -2,16 +2,37 @@ package models_test
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"keyfob/models"
 )
 
+func mustHash(t *testing.T, password string) string {
+	t.Helper()
+	hash, err := models.HashPassword(password)
+	if err != nil {
+		t.Fatalf("HashPassword: %v", err)
+	}
+	return hash
+}
+
+func checks(t *testing.T, hash, password string) bool {
+	t.Helper()
+	ok, err := models.CheckPassword(hash, password)
+	if err != nil {
+		t.Fatalf("CheckPassword: %v", err)
+	}
+	return ok
+}
+
 func TestHashPasswordIsArgon2id(t *testing.T) {
-	hash := models.HashPassword("correct-horse-battery")
+	hash := mustHash(t, "correct-horse-battery")
 	if !strings.HasPrefix(hash, "$argon2id$") {
 		t.Fatalf("hash %q does not start with $argon2id$", hash)
 	}
@@ -40,7 +61,7 @@ func TestHashPasswordIsArgon2id(t *testing.T) {
 	if err != nil || len(key) != 32 {
 		t.Errorf("key %q: %d bytes, %v; want 32", parts[5], len(key), err)
 	}
-	if again := models.HashPassword("correct-horse-battery"); again == hash {
+	if again := mustHash(t, "correct-horse-battery"); again == hash {
 		t.Error("two hashes of one password are equal: the salt is not random")
 	}
 }
@@ -59,8 +80,8 @@ func TestCheckPasswordRoundTrips(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			hash := models.HashPassword(tc.password)
-			if !models.CheckPassword(hash, tc.password) {
+			hash := mustHash(t, tc.password)
+			if !checks(t, hash, tc.password) {
 				t.Fatalf("CheckPassword(HashPassword(%q)) = false", tc.password)
 			}
 			r := []rune(tc.password)
@@ -75,7 +96,7 @@ func TestCheckPasswordRoundTrips(t *testing.T) {
 				if w == tc.password {
 					continue
 				}
-				if models.CheckPassword(hash, w) {
+				if checks(t, hash, w) {
 					t.Errorf("CheckPassword accepts %q for %q", w, tc.password)
 				}
 			}
@@ -84,7 +105,7 @@ func TestCheckPasswordRoundTrips(t *testing.T) {
 }
 
 func TestCheckPasswordRefusesMalformedHashes(t *testing.T) {
-	good := models.HashPassword("correct-horse-battery")
+	good := mustHash(t, "correct-horse-battery")
 	parts := strings.Split(good, "$")
 	cases := map[string]string{
 		"empty":             "",
@@ -95,10 +116,13 @@ func TestCheckPasswordRefusesMalformedHashes(t *testing.T) {
 		"bad parameters":    strings.Join([]string{"", parts[1], parts[2], "m=x,t=1,p=2", parts[4], parts[5]}, "$"),
 		"bad salt encoding": strings.Join([]string{"", parts[1], parts[2], parts[3], "!!!", parts[5]}, "$"),
 		"other key":         strings.Join([]string{"", parts[1], parts[2], parts[3], parts[4], base64.RawStdEncoding.EncodeToString(make([]byte, 32))}, "$"),
+		// A stored hash must not make one check cost more memory than the pool budgets for.
+		"more memory than ours": strings.Join([]string{"", parts[1], parts[2], "m=1048576,t=1,p=2", parts[4], parts[5]}, "$"),
+		"no threads":            strings.Join([]string{"", parts[1], parts[2], "m=65536,t=1,p=0", parts[4], parts[5]}, "$"),
 	}
 	for name, hash := range cases {
 		t.Run(name, func(t *testing.T) {
-			if models.CheckPassword(hash, "correct-horse-battery") {
+			if checks(t, hash, "correct-horse-battery") {
 				t.Errorf("CheckPassword(%q) = true", hash)
 			}
 		})
@@ -131,5 +155,55 @@ func TestValidatePassword(t *testing.T) {
 			}
 			wantValidation(t, err, "password", "")
 		})
+	}
+}
+
+// Issue 10 item 1: the hashing pool never runs more hashes at once than its memory budget allows;
+// callers beyond it wait, and those that wait too long get a BusyError instead of memory.
+func TestHashPoolBoundsConcurrencyAndRefusesAfterWaiting(t *testing.T) {
+	pool := models.NewHashPool(2*models.PasswordHashMiB, 150*time.Millisecond)
+	var running, peak atomic.Int32
+	release := make(chan struct{})
+	results := make(chan error, 6)
+	for range 6 {
+		go func() {
+			results <- pool.Run(func() {
+				n := running.Add(1)
+				for {
+					p := peak.Load()
+					if n <= p || peak.CompareAndSwap(p, n) {
+						break
+					}
+				}
+				<-release
+				running.Add(-1)
+			})
+		}()
+	}
+	// The two that got a slot hold it past the others' wait: the other four are refused.
+	var busy int
+	for range 4 {
+		err := <-results
+		var b *models.BusyError
+		if !errors.As(err, &b) || b.RetryAfter < 1 || b.Message == "" {
+			t.Fatalf("a caller beyond the slots got %v, want *models.BusyError with Retry-After", err)
+		}
+		busy++
+	}
+	close(release)
+	for range 2 {
+		if err := <-results; err != nil {
+			t.Errorf("a caller with a slot got %v", err)
+		}
+	}
+	if peak.Load() != 2 || busy != 4 {
+		t.Errorf("peak %d hashes at once, %d refused; want 2 and 4", peak.Load(), busy)
+	}
+	// Freed slots serve the next callers.
+	if err := pool.Run(func() {}); err != nil {
+		t.Errorf("after the burst: %v", err)
+	}
+	if one := models.NewHashPool(10, time.Second); one == nil {
+		t.Fatal("a budget under one hash still needs one slot")
 	}
 }

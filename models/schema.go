@@ -377,4 +377,7 @@ CREATE TABLE completion_daily (
 CREATE INDEX session_summaries_app_recent ON session_summaries (app_id, last_event_at)`},
 	{12, "owner search index (PostgreSQL: trigram index when pg_trgm can be created)", `SELECT 1`},
 	{13, "rollup storage settings (PostgreSQL)", `SELECT 1`},
+	{14, "sign-in failures are counted per email in rate_counters, for emails with and without accounts", `
+ALTER TABLE users DROP COLUMN failed_logins;
+ALTER TABLE users DROP COLUMN last_failed_at`},
 }

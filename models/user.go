@@ -15,13 +15,12 @@ type User struct {
 	Email        string
 	Name         string
 	PasswordHash string
-	FailedLogins int
-	LastFailedAt *time.Time
 	Disabled     bool
 	CreatedAt    time.Time
 }
 
-// Login lockout: after this many consecutive failures the account is soft-locked for lockoutWindow.
+// Login lockout: after this many failures for one email within LockoutWindow (a fixed window from
+// the first failure), that email is soft-locked until the window ends, whether an account has it or not.
 const (
 	MaxFailedLogins = 10
 	LockoutWindow   = 15 * time.Minute
@@ -67,18 +66,31 @@ func (s SignUp) Validate() (string, error) {
 }
 
 // CreateAccount creates a user, their organisation and their owner membership in one transaction.
+// A taken email costs the same argon2id run as a new one (on the dummy hash), and neither costs two.
 func CreateAccount(db *gorm.DB, s SignUp) (User, Organization, error) {
 	email, err := s.Validate()
 	if err != nil {
 		return User{}, Organization{}, err
 	}
+	if _, err := FindUserByEmail(db, email); err == nil {
+		if _, err := CheckPassword(dummyPasswordHash, s.Password); err != nil {
+			return User{}, Organization{}, err
+		}
+		return User{}, Organization{}, errEmailTaken
+	} else if !errors.Is(err, ErrNotFound) {
+		return User{}, Organization{}, err
+	}
+	hash, err := HashPassword(s.Password)
+	if err != nil {
+		return User{}, Organization{}, err
+	}
 	now := time.Now().UTC()
-	user := User{ID: newID(), Email: email, Name: strings.TrimSpace(s.Name), PasswordHash: HashPassword(s.Password), CreatedAt: now}
+	user := User{ID: newID(), Email: email, Name: strings.TrimSpace(s.Name), PasswordHash: hash, CreatedAt: now}
 	org := Organization{ID: newID(), Name: strings.TrimSpace(s.Organization), CreatedAt: now}
 	err = db.Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(&user).Error; err != nil {
 			if errors.Is(err, gorm.ErrDuplicatedKey) {
-				return Conflict("email_taken", "email", "An account with this email already exists. Sign in instead.")
+				return errEmailTaken
 			}
 			return err
 		}
@@ -90,57 +102,52 @@ func CreateAccount(db *gorm.DB, s SignUp) (User, Organization, error) {
 	return user, org, err
 }
 
-// Authenticate checks an email and password. Unknown email and wrong password give the same error
-// and take the same time; an account with too many recent failures answers RateLimitedError.
+var errEmailTaken = Conflict("email_taken", "email", "An account with this email already exists. Sign in instead.")
+
+// Authenticate checks an email and password. Every attempt is counted against the email before the
+// password is looked at (one atomic statement, so parallel attempts on any replica cannot all slip
+// under the limit), and a success wipes the count. An unknown email and a wrong password take the
+// same steps (a count, a user read, one argon2id run) and give the same answer, and both are locked
+// alike after MaxFailedLogins attempts, so neither status nor timing tells which emails have
+// accounts. A locked email is refused before any hashing: a lockout also stops an attacker from
+// spending the server's memory on that email.
 func Authenticate(db *gorm.DB, email, password string) (User, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
-	var user User
-	err := db.Where("email = ?", email).Take(&user).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		CheckPassword(dummyPasswordHash, password)
-		return User{}, ErrBadCredentials
-	}
+	key := loginFailuresKey(email)
+	attempts, err := CountAttempt(db, key, LockoutWindow)
 	if err != nil {
 		return User{}, err
 	}
-	now := time.Now().UTC()
-	passwordOK := CheckPassword(user.PasswordHash, password) && !user.Disabled
-	if !passwordOK {
-		if err := recordFailedLogin(db, user.ID, now); err != nil {
+	if attempts > MaxFailedLogins {
+		wait, err := AttemptsExceeded(db, key, MaxFailedLogins, LockoutWindow)
+		if err != nil {
 			return User{}, err
 		}
+		return User{}, &RateLimitedError{RetryAfter: max(wait, 1)}
 	}
-	if wait := lockoutRemaining(user, now); wait > 0 {
-		return User{}, &RateLimitedError{RetryAfter: int(wait.Seconds()) + 1}
+	user, err := FindUserByEmail(db, email)
+	hash := user.PasswordHash
+	if errors.Is(err, ErrNotFound) {
+		hash = dummyPasswordHash
+	} else if err != nil {
+		return User{}, err
 	}
-	if !passwordOK {
+	ok, err := CheckPassword(hash, password)
+	if err != nil {
+		return User{}, err
+	}
+	if !ok || user.ID == "" || user.Disabled {
 		return User{}, ErrBadCredentials
 	}
-	if user.FailedLogins > 0 {
-		if err := db.Exec("UPDATE users SET failed_logins = 0 WHERE id = ?", user.ID).Error; err != nil {
-			return User{}, err
-		}
+	if err := ResetAttempts(db, key); err != nil {
+		return User{}, err
 	}
 	return user, nil
 }
 
-// recordFailedLogin counts a wrong password in one atomic statement, so parallel failures on several
-// replicas are all counted. The count restarts when the previous failure is older than the window,
-// and failures during a lockout are counted without extending it.
-func recordFailedLogin(db *gorm.DB, userID string, now time.Time) error {
-	windowStart := now.Add(-LockoutWindow)
-	return db.Exec(`UPDATE users SET
-		failed_logins = CASE WHEN last_failed_at IS NULL OR last_failed_at < ? THEN 1 ELSE failed_logins + 1 END,
-		last_failed_at = CASE WHEN failed_logins >= ? AND last_failed_at >= ? THEN last_failed_at ELSE ? END
-		WHERE id = ?`, windowStart, MaxFailedLogins, windowStart, now, userID).Error
-}
-
-func lockoutRemaining(u User, now time.Time) time.Duration {
-	if u.FailedLogins < MaxFailedLogins || u.LastFailedAt == nil {
-		return 0
-	}
-	return u.LastFailedAt.Add(LockoutWindow).Sub(now)
-}
+// loginFailuresKey names an email's failure counter; the email is hashed so the counters hold no
+// addresses that have no account.
+func loginFailuresKey(email string) string { return "login-email:" + HashToken(email) }
 
 // FindUserByEmail finds an account for adding it to an organisation.
 func FindUserByEmail(db *gorm.DB, email string) (User, error) {
@@ -171,7 +178,11 @@ func createUser(tx *gorm.DB, email, name, password string) (User, error) {
 	if err := ValidatePassword(password); err != nil {
 		return User{}, err
 	}
-	u := User{ID: newID(), Email: email, Name: name, PasswordHash: HashPassword(password), CreatedAt: time.Now().UTC()}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return User{}, err
+	}
+	u := User{ID: newID(), Email: email, Name: name, PasswordHash: hash, CreatedAt: time.Now().UTC()}
 	return u, tx.Create(&u).Error
 }
 
@@ -182,14 +193,20 @@ func ChangePassword(db *gorm.DB, userID, current, next, keepSessionID string) er
 	if err != nil {
 		return err
 	}
-	if !CheckPassword(user.PasswordHash, current) {
-		return Invalid("current_password", "wrong_password", "This is not your current password.")
-	}
 	if err := ValidatePassword(next); err != nil {
 		return Invalid("new_password", "weak_password", err.(*ValidationError).Message)
 	}
+	if ok, err := CheckPassword(user.PasswordHash, current); err != nil {
+		return err
+	} else if !ok {
+		return Invalid("current_password", "wrong_password", "This is not your current password.")
+	}
+	hash, err := HashPassword(next)
+	if err != nil {
+		return err
+	}
 	return db.Transaction(func(tx *gorm.DB) error {
-		if err := tx.Model(&User{}).Where("id = ?", userID).Update("password_hash", HashPassword(next)).Error; err != nil {
+		if err := tx.Model(&User{}).Where("id = ?", userID).Update("password_hash", hash).Error; err != nil {
 			return err
 		}
 		return tx.Where("user_id = ? AND id <> ?", userID, keepSessionID).Delete(&AuthSession{}).Error

@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +20,19 @@ func userRow(t *testing.T, db *gorm.DB, id string) models.User {
 		t.Fatalf("read user %s: %v", id, err)
 	}
 	return u
+}
+
+// loginFailures reads the failure counter of an email (known to an account or not).
+func loginFailures(t *testing.T, db *gorm.DB, email string) int {
+	t.Helper()
+	var counts []int
+	if err := db.Raw("SELECT count FROM rate_counters WHERE k = ?", "login-email:"+models.HashToken(email)).Scan(&counts).Error; err != nil {
+		t.Fatalf("read failure counter: %v", err)
+	}
+	if len(counts) == 0 {
+		return 0
+	}
+	return counts[0]
 }
 
 func TestAuthenticate(t *testing.T) {
@@ -71,15 +85,15 @@ func TestAuthenticateCountsFailuresAndResetsOnSuccess(t *testing.T) {
 		if _, err := models.Authenticate(db, a.User.Email, "wrong-password-123"); !errors.Is(err, models.ErrBadCredentials) {
 			t.Fatalf("attempt %d: %v", i, err)
 		}
-		if u := userRow(t, db, a.User.ID); u.FailedLogins != i || u.LastFailedAt == nil {
-			t.Fatalf("after %d failures: failed_logins %d, last_failed_at %v", i, u.FailedLogins, u.LastFailedAt)
+		if n := loginFailures(t, db, a.User.Email); n != i {
+			t.Fatalf("after %d failures the counter says %d", i, n)
 		}
 	}
 	if _, err := models.Authenticate(db, a.User.Email, testPassword); err != nil {
 		t.Fatalf("right password after 3 failures: %v", err)
 	}
-	if u := userRow(t, db, a.User.ID); u.FailedLogins != 0 {
-		t.Errorf("failed_logins = %d after a successful sign-in, want 0", u.FailedLogins)
+	if n := loginFailures(t, db, a.User.Email); n != 0 {
+		t.Errorf("the counter says %d after a successful sign-in, want 0", n)
 	}
 }
 
@@ -91,8 +105,8 @@ func TestAuthenticateLocksOutAfterMaxFailures(t *testing.T) {
 			t.Fatalf("attempt %d: %v, want ErrBadCredentials", i+1, err)
 		}
 	}
-	if u := userRow(t, db, a.User.ID); u.FailedLogins != models.MaxFailedLogins {
-		t.Fatalf("failed_logins = %d, want %d", u.FailedLogins, models.MaxFailedLogins)
+	if n := loginFailures(t, db, a.User.Email); n != models.MaxFailedLogins {
+		t.Fatalf("the counter says %d, want %d", n, models.MaxFailedLogins)
 	}
 
 	for _, password := range []string{testPassword, "wrong-password-123"} {
@@ -105,20 +119,59 @@ func TestAuthenticateLocksOutAfterMaxFailures(t *testing.T) {
 			t.Errorf("RetryAfter = %d, want 1..%d seconds", rl.RetryAfter, int(models.LockoutWindow.Seconds())+1)
 		}
 	}
-	if u := userRow(t, db, a.User.ID); u.FailedLogins < models.MaxFailedLogins {
-		t.Errorf("the lockout reset failed_logins to %d", u.FailedLogins)
+	if n := loginFailures(t, db, a.User.Email); n < models.MaxFailedLogins {
+		t.Errorf("the lockout reset the counter to %d", n)
 	}
 
 	// The lockout window passes.
 	past := time.Now().UTC().Add(-models.LockoutWindow - time.Minute)
-	if err := db.Exec("UPDATE users SET last_failed_at = ? WHERE id = ?", past, a.User.ID).Error; err != nil {
+	if err := db.Exec("UPDATE rate_counters SET window_start = ? WHERE k = ?", past, "login-email:"+models.HashToken(a.User.Email)).Error; err != nil {
 		t.Fatal(err)
 	}
 	if _, err := models.Authenticate(db, a.User.Email, testPassword); err != nil {
 		t.Fatalf("right password after the lockout window: %v", err)
 	}
-	if u := userRow(t, db, a.User.ID); u.FailedLogins != 0 {
-		t.Errorf("failed_logins = %d after a successful sign-in, want 0", u.FailedLogins)
+	if n := loginFailures(t, db, a.User.Email); n != 0 {
+		t.Errorf("the counter says %d after a successful sign-in, want 0", n)
+	}
+}
+
+// Issue 10 item 4: an email without an account is counted and locked exactly like one with an
+// account, so the lockout does not tell which emails are registered.
+func TestAuthenticateLocksUnknownEmailsLikeKnownOnes(t *testing.T) {
+	db := modelstest.Open(t)
+	newAccount(t, db, "ada@example.com")
+	outcomes := func(email string) []string {
+		var out []string
+		for i := 0; i <= models.MaxFailedLogins+1; i++ {
+			_, err := models.Authenticate(db, email, "wrong-password-123")
+			var rl *models.RateLimitedError
+			switch {
+			case errors.Is(err, models.ErrBadCredentials):
+				out = append(out, "bad credentials")
+			case errors.As(err, &rl):
+				out = append(out, "locked")
+			default:
+				t.Fatalf("%s attempt %d: %v", email, i+1, err)
+			}
+		}
+		return out
+	}
+	known, unknown := outcomes("ada@example.com"), outcomes("nobody@example.com")
+	if strings.Join(known, ",") != strings.Join(unknown, ",") {
+		t.Errorf("known email: %v\nunknown email: %v\nwant the same sequence", known, unknown)
+	}
+	if known[models.MaxFailedLogins-1] != "bad credentials" || known[models.MaxFailedLogins] != "locked" {
+		t.Errorf("known email: %v; want %d refusals, then locked", known, models.MaxFailedLogins)
+	}
+	var rows []string
+	if err := db.Raw("SELECT k FROM rate_counters").Scan(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range rows {
+		if strings.Contains(k, "nobody") || strings.Contains(k, "example.com") {
+			t.Errorf("counter key %q holds the typed email; it must be hashed", k)
+		}
 	}
 }
 
@@ -146,8 +199,8 @@ func TestAuthenticateCountsParallelFailuresExactly(t *testing.T) {
 			t.Errorf("attempt %d: %v, want ErrBadCredentials or RateLimitedError", i, err)
 		}
 	}
-	if u := userRow(t, db, a.User.ID); u.FailedLogins != n {
-		t.Errorf("failed_logins = %d after %d parallel wrong passwords, want %d", u.FailedLogins, n, n)
+	if got := loginFailures(t, db, a.User.Email); got != n {
+		t.Errorf("the counter says %d after %d parallel wrong passwords, want %d", got, n, n)
 	}
 	_, err := models.Authenticate(db, a.User.Email, testPassword)
 	var rl *models.RateLimitedError
@@ -169,8 +222,8 @@ func TestAuthenticateCountsWrongPasswordsWhileLocked(t *testing.T) {
 			t.Fatalf("attempt %d: %v", i+1, err)
 		}
 	}
-	if u := userRow(t, db, a.User.ID); u.FailedLogins != n {
-		t.Errorf("failed_logins = %d after %d wrong passwords, want %d", u.FailedLogins, n, n)
+	if got := loginFailures(t, db, a.User.Email); got != n {
+		t.Errorf("the counter says %d after %d wrong passwords, want %d", got, n, n)
 	}
 }
 
