@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -326,8 +327,8 @@ func TestSignInFailuresPerIPAreLimited(t *testing.T) {
 		dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
 		return &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}}
 	}
-	login := func(client *http.Client) *http.Response {
-		resp, err := client.Post(base+"/api/v1/login", "application/json", strings.NewReader(`{"email":"ghost@example.com","password":"wrong password"}`))
+	login := func(client *http.Client, email string) *http.Response {
+		resp, err := client.Post(base+"/api/v1/login", "application/json", strings.NewReader(`{"email":"`+email+`","password":"wrong password"}`))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -337,12 +338,12 @@ func TestSignInFailuresPerIPAreLimited(t *testing.T) {
 	attacker := clientFrom("127.0.0.1")
 	var last *http.Response
 	for i := 0; i < 31; i++ {
-		last = login(attacker)
+		last = login(attacker, fmt.Sprintf("ghost%d@example.com", i))
 	}
 	if last.StatusCode != http.StatusTooManyRequests || last.Header.Get("Retry-After") == "" {
 		t.Fatalf("want 429 with Retry-After after 30 failures, got %d %q", last.StatusCode, last.Header.Get("Retry-After"))
 	}
-	if resp := login(clientFrom("127.0.0.2")); resp.StatusCode != http.StatusUnauthorized {
+	if resp := login(clientFrom("127.0.0.2"), "ghost@example.com"); resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("another address is not limited: %d", resp.StatusCode)
 	}
 }

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
@@ -29,6 +30,7 @@ func classify(err error) (int, apiError) {
 		validation *models.ValidationError
 		conflict   *models.ConflictError
 		limited    *models.RateLimitedError
+		busy       *models.BusyError
 		tooLarge   *models.TooLargeError
 		badType    *models.UnsupportedTypeError
 		fe         *fiber.Error
@@ -43,7 +45,9 @@ func classify(err error) (int, apiError) {
 	case errors.As(err, &conflict):
 		return fiber.StatusConflict, apiError{conflict.Code, conflict.Message, conflict.Field}
 	case errors.As(err, &limited):
-		return fiber.StatusTooManyRequests, apiError{"too_many_attempts", limited.Error(), ""}
+		return fiber.StatusTooManyRequests, apiError{cmp.Or(limited.Code, "too_many_attempts"), limited.Error(), ""}
+	case errors.As(err, &busy):
+		return fiber.StatusServiceUnavailable, apiError{"busy", busy.Message, ""}
 	case errors.Is(err, models.ErrNotFound), errors.Is(err, fiber.ErrNotFound):
 		return fiber.StatusNotFound, apiError{"not_found", "Not found.", ""}
 	case errors.Is(err, models.ErrForbidden):
@@ -106,6 +110,10 @@ func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 	if errors.As(err, &limited) {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(limited.RetryAfter))
 	}
+	var busy *models.BusyError
+	if errors.As(err, &busy) {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(busy.RetryAfter))
+	}
 	if strings.HasPrefix(c.Path(), "/v2.0") {
 		return writeVehicleError(c, err, status, body.Message)
 	}
@@ -150,15 +158,4 @@ func smartcarType(status int) string {
 		return "RATE_LIMIT"
 	}
 	return "SERVER"
-}
-
-// respondHere runs h and turns its error into a response at once, so middleware that looks at the
-// status afterwards (the login limiter counts failures) sees the real one.
-func respondHere(next fiber.Handler) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		if err := next(c); err != nil {
-			return c.App().ErrorHandler(c, err)
-		}
-		return nil
-	}
 }

@@ -5,6 +5,7 @@ package handlers
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/template/html/v2"
+	"github.com/realclientip/realclientip-go"
 	"gorm.io/gorm"
 
 	"keyfob/models"
@@ -20,9 +22,11 @@ import (
 
 // Config is what handlers need from the environment.
 type Config struct {
-	BaseURL    string // public origin, e.g. https://keyfob.example.com
-	SignupOpen bool
-	UploadsDir string
+	BaseURL        string // public origin, e.g. https://keyfob.example.com
+	SignupOpen     bool
+	UploadsDir     string
+	Limits         Limits      // zero fields take DefaultLimits
+	TrustedProxies []net.IPNet // peers whose X-Forwarded-For names the client
 }
 
 // SecureCookies is true when the public origin is https: cookies then get Secure and the __Host- prefix.
@@ -31,12 +35,14 @@ func (c Config) SecureCookies() bool { return strings.HasPrefix(c.BaseURL, "http
 // Handler carries the dependencies every handler uses. There are no package globals, so each test
 // builds its own Handler on its own database.
 type Handler struct {
-	DB       *gorm.DB
-	Cfg      Config
-	Log      *slog.Logger
-	kv       models.KVStore
-	logos    models.LogoCache
-	draining atomic.Bool
+	DB        *gorm.DB
+	Cfg       Config
+	Log       *slog.Logger
+	kv        models.KVStore
+	logos     models.LogoCache
+	limits    Limits
+	forwarded realclientip.Strategy // nil without trusted proxies
+	draining  atomic.Bool
 }
 
 // New builds a Handler.
@@ -44,7 +50,8 @@ func New(db *gorm.DB, cfg Config, log *slog.Logger) *Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Handler{DB: db, Cfg: cfg, Log: log, kv: models.KVStore{DB: db}, logos: models.LogoCache{Dir: cfg.UploadsDir, DB: db}}
+	return &Handler{DB: db, Cfg: cfg, Log: log, kv: models.KVStore{DB: db}, logos: models.LogoCache{Dir: cfg.UploadsDir, DB: db},
+		limits: cfg.Limits.orDefaults(), forwarded: forwardedStrategy(cfg.TrustedProxies)}
 }
 
 // Drain marks the server as shutting down: readiness fails so load balancers stop sending traffic.

@@ -28,7 +28,9 @@ type testServer struct {
 
 func newTestServer(t *testing.T) *testServer {
 	t.Helper()
-	return newTestServerWith(t, Config{BaseURL: "http://localhost:8080", SignupOpen: true, UploadsDir: t.TempDir()})
+	// Tests sign up many accounts from one address; the sign-up limit has its own tests.
+	return newTestServerWith(t, Config{BaseURL: "http://localhost:8080", SignupOpen: true, UploadsDir: t.TempDir(),
+		Limits: Limits{SignupsPerIP: 1_000_000}})
 }
 
 func newTestServerWith(t *testing.T, cfg Config) *testServer {

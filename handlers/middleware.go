@@ -3,13 +3,11 @@ package handlers
 import (
 	"errors"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/csrf"
-	"github.com/gofiber/fiber/v2/middleware/limiter"
 
 	"keyfob/models"
 )
@@ -34,7 +32,7 @@ func (h *Handler) logRequests(c *fiber.Ctx) error {
 		status, _ = classify(err)
 	}
 	h.Log.Info("request", "method", c.Method(), "path", c.Path(), "status", status,
-		"duration_ms", float64(time.Since(start).Microseconds())/1000, "ip", c.IP(), "request_id", requestID(c))
+		"duration_ms", float64(time.Since(start).Microseconds())/1000, "ip", h.clientIP(c), "request_id", requestID(c))
 	return err
 }
 
@@ -150,22 +148,6 @@ func (h *Handler) csrfProtection() fiber.Handler {
 			return "", csrf.ErrTokenNotFound
 		},
 		ErrorHandler: func(c *fiber.Ctx, err error) error { return err },
-	})
-}
-
-// loginLimiter counts failed sign-ins per client IP across replicas (the per-account lockout lives in
-// models.Authenticate).
-func (h *Handler) loginLimiter() fiber.Handler {
-	return limiter.New(limiter.Config{
-		Max:                    30,
-		Expiration:             15 * time.Minute,
-		SkipSuccessfulRequests: true,
-		Storage:                h.kv,
-		KeyGenerator:           func(c *fiber.Ctx) string { return "login-ip:" + c.IP() },
-		LimitReached: func(c *fiber.Ctx) error {
-			retry, _ := strconv.Atoi(string(c.Response().Header.Peek(fiber.HeaderRetryAfter)))
-			return c.App().ErrorHandler(c, &models.RateLimitedError{RetryAfter: max(retry, 1)})
-		},
 	})
 }
 

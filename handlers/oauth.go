@@ -71,15 +71,16 @@ func (h *Handler) refuseClient(c *fiber.Ctx, clientID string, basic bool) error 
 		// Not a registered client: nothing to protect, and no counter row to grow the table with.
 		return oauthError(c, fiber.StatusUnauthorized, "invalid_client", "Client authentication failed: check the client_id and client_secret.")
 	}
-	if err := models.RecordFailure(h.DB, key, clientFailureWindow); err != nil {
-		return err
-	}
-	wait, err := models.FailureLimit(h.DB, key, maxClientFailures, clientFailureWindow)
+	failures, err := models.CountAttempt(h.DB, key, clientFailureWindow)
 	if err != nil {
 		return err
 	}
-	if wait > 0 {
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(wait))
+	if failures >= maxClientFailures {
+		wait, err := models.AttemptsExceeded(h.DB, key, maxClientFailures, clientFailureWindow)
+		if err != nil {
+			return err
+		}
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(wait, 1)))
 		return oauthError(c, fiber.StatusTooManyRequests, "slow_down", "Too many failed authentications for this client; wait a minute.")
 	}
 	if basic {

@@ -61,7 +61,7 @@ func (h *Handler) platformRoutes(app *fiber.App) {
 	app.Post("/connect/:session/switch-account", h.connectSwitchAccount)
 	app.Post("/connect/:session/permissions", h.connectPermissions)
 	app.Get("/connect/:session/exit", h.connectExit)
-	keyed := []fiber.Handler{h.apiKeyAuth, apiKeyLimiter("api-key", 600)}
+	keyed := []fiber.Handler{h.apiKeyAuth, h.apiKeyLimiter("link", h.limits.APIKeyCalls)}
 	app.Post("/sandbox/public_token/create", append(keyed, h.sandboxPublicToken)...)
 	app.Post("/user", append(keyed, h.linkUser)...)
 	app.Post("/link/token", append(keyed, h.linkToken)...)
@@ -72,11 +72,11 @@ func (h *Handler) platformRoutes(app *fiber.App) {
 
 // apiRoutes is the JSON management API (bearer tokens, no cookies, so no CSRF).
 func (h *Handler) apiRoutes(api fiber.Router) {
-	api.Post("/signup", h.apiSignup)
-	api.Post("/login", h.loginLimiter(), respondHere(h.apiLogin))
+	api.Post("/signup", h.signupLimiter(), h.apiSignup)
+	api.Post("/login", h.loginLimiter(), h.apiLogin)
 	// Event ingestion is a server-to-server call: an API key, not a console user, and its own budget
-	// (6,000 batches of up to 1,000 events a minute per key and replica).
-	api.Post("/events", h.apiKeyAuth, apiKeyLimiter("events", 6000), h.apiIngestEvents)
+	// (6,000 batches of up to 1,000 events a minute per key).
+	api.Post("/events", h.apiKeyAuth, h.apiKeyLimiter("events", h.limits.EventBatches), h.apiIngestEvents)
 	auth := api.Group("", h.requireAPIUser) // prefix /api/v1: the middleware stays inside the API
 	auth.Post("/logout", h.apiLogout)
 	auth.Get("/me", h.apiMe)
@@ -128,9 +128,9 @@ func (h *Handler) consoleRoutes(app *fiber.App) {
 	}
 	app.Get("/", with(public, h.home)...)
 	app.Get("/signin", with(public, h.signInPage)...)
-	app.Post("/signin", with(public, h.loginLimiter(), respondHere(h.signIn))...)
+	app.Post("/signin", with(public, h.loginLimiter(), h.signIn)...)
 	app.Get("/signup", with(public, h.signUpPage)...)
-	app.Post("/signup", with(public, h.signUp)...)
+	app.Post("/signup", with(public, h.signupLimiter(), h.signUp)...)
 	app.Post("/signout", with(public, h.signOut)...)
 
 	app.Get("/account", with(signedIn, h.accountPage)...)

@@ -2,10 +2,8 @@ package handlers
 
 import (
 	"errors"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/limiter"
 
 	"keyfob/models"
 )
@@ -24,22 +22,6 @@ func (h *Handler) apiKeyAuth(c *fiber.Ctx) error {
 	c.Locals("api_key", key)
 	c.Locals("api_app", app)
 	return c.Next()
-}
-
-// apiKeyLimiter bounds each key to perMinute calls a minute of one kind on each replica (in memory: a
-// counter in the database would cost a write per call).
-func apiKeyLimiter(kind string, perMinute int) fiber.Handler {
-	return limiter.New(limiter.Config{
-		Max:        perMinute,
-		Expiration: time.Minute,
-		KeyGenerator: func(c *fiber.Ctx) string {
-			key, _ := c.Locals("api_key").(models.APIKey)
-			return kind + ":" + key.ID
-		},
-		LimitReached: func(c *fiber.Ctx) error {
-			return c.Status(fiber.StatusTooManyRequests).JSON(fiber.Map{"error": apiError{"rate_limited", "Too many calls with this API key; wait until the minute is over (see Retry-After).", ""}})
-		},
-	})
 }
 
 // sandboxPublicToken is POST /sandbox/public_token/create: a test key skips Connect and gets an

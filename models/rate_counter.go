@@ -7,23 +7,38 @@ import (
 	"gorm.io/gorm"
 )
 
-// Fixed-window failure counters shared by every replica. Only failures write; a request that passes
-// costs one primary-key read.
+// Fixed-window counters shared by every replica (the rate_counters table). Each count is one atomic
+// statement that returns the new total, so parallel requests on several replicas can neither lose a
+// count nor all pass a check made before any of them was counted.
 
-// RecordFailure counts one failure for key in the current window of length window.
-func RecordFailure(db *gorm.DB, key string, window time.Duration) error {
+// CountAttempt adds one to key's counter in the current window of length window and returns the
+// total including this attempt.
+func CountAttempt(db *gorm.DB, key string, window time.Duration) (int, error) {
 	now := time.Now().UTC()
 	start := now.Add(-window)
-	return db.Exec(`INSERT INTO rate_counters (k, count, window_start) VALUES (?, 1, ?)
+	var count int
+	err := db.Raw(`INSERT INTO rate_counters (k, count, window_start) VALUES (?, 1, ?)
 		ON CONFLICT (k) DO UPDATE SET
 			count = CASE WHEN rate_counters.window_start < ? THEN 1 ELSE rate_counters.count + 1 END,
-			window_start = CASE WHEN rate_counters.window_start < ? THEN ? ELSE rate_counters.window_start END`,
-		key, now, start, start, now).Error
+			window_start = CASE WHEN rate_counters.window_start < ? THEN ? ELSE rate_counters.window_start END
+		RETURNING count`, key, now, start, start, now).Row().Scan(&count)
+	return count, err
 }
 
-// FailureLimit returns how many seconds to wait when key has max or more failures in the current
-// window, else 0.
-func FailureLimit(db *gorm.DB, key string, max int, window time.Duration) (int, error) {
+// RefundAttempt takes back one count of key (an attempt that turned out not to count, such as a
+// successful sign-in under a per-IP failure limit).
+func RefundAttempt(db *gorm.DB, key string) error {
+	return db.Exec("UPDATE rate_counters SET count = count - 1 WHERE k = ? AND count > 0", key).Error
+}
+
+// ResetAttempts forgets key's counter.
+func ResetAttempts(db *gorm.DB, key string) error {
+	return db.Exec("DELETE FROM rate_counters WHERE k = ?", key).Error
+}
+
+// AttemptsExceeded returns how many seconds remain in key's window when its count is at least max,
+// else 0. It only reads: callers that must refuse before doing costly work ask it first.
+func AttemptsExceeded(db *gorm.DB, key string, max int, window time.Duration) (int, error) {
 	var row struct {
 		Count       int
 		WindowStart time.Time

@@ -8,7 +8,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/realclientip/realclientip-go"
+
 	"keyfob/handlers"
+	"keyfob/models"
 )
 
 // config is everything Keyfob reads from the environment, in one place, with its defaults.
@@ -21,6 +24,9 @@ type config struct {
 	SignupOpen    bool
 	AdminEmail    string
 	AdminPassword string
+	// HashMemoryMiB bounds the memory of password hashing (64 MiB per argon2id run at once).
+	HashMemoryMiB  int
+	TrustedProxies []net.IPNet
 }
 
 // loadConfig reads the environment through getenv; a bad value is an error naming the variable.
@@ -51,6 +57,19 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if cfg.DatabaseURL != "" && !strings.HasPrefix(cfg.DatabaseURL, "postgres://") && !strings.HasPrefix(cfg.DatabaseURL, "postgresql://") {
 		return cfg, fmt.Errorf("DATABASE_URL: use a postgres:// URL, or leave it empty for the embedded SQLite database")
 	}
+	hashMemory, err := strconv.Atoi(get("KEYFOB_PASSWORD_HASH_MEMORY_MB", strconv.Itoa(models.DefaultPasswordHashMemoryMiB)))
+	if err != nil || hashMemory < models.PasswordHashMiB || hashMemory > 64*1024 {
+		return cfg, fmt.Errorf("KEYFOB_PASSWORD_HASH_MEMORY_MB: use a whole number of MiB from %d (one sign-in at a time) to 65536; each concurrent sign-in needs %d",
+			models.PasswordHashMiB, models.PasswordHashMiB)
+	}
+	cfg.HashMemoryMiB = hashMemory
+	if proxies := get("KEYFOB_TRUSTED_PROXIES", ""); proxies != "" {
+		ranges, err := realclientip.AddressesAndRangesToIPNets(strings.Split(strings.ReplaceAll(proxies, " ", ""), ",")...)
+		if err != nil {
+			return cfg, fmt.Errorf("KEYFOB_TRUSTED_PROXIES=%q: use a comma-separated list of IP addresses or CIDR ranges of your load balancers, e.g. 10.0.0.0/8,192.0.2.7", proxies)
+		}
+		cfg.TrustedProxies = ranges
+	}
 	switch signup := get("KEYFOB_SIGNUP", "open"); signup {
 	case "open", "closed":
 		cfg.SignupOpen = signup == "open"
@@ -64,7 +83,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 func (c config) sqlitePath() string { return filepath.Join(c.DataDir, "keyfob.db") }
 
 func (c config) handlers() handlers.Config {
-	return handlers.Config{BaseURL: c.BaseURL, SignupOpen: c.SignupOpen, UploadsDir: c.UploadsDir}
+	return handlers.Config{BaseURL: c.BaseURL, SignupOpen: c.SignupOpen, UploadsDir: c.UploadsDir, TrustedProxies: c.TrustedProxies}
 }
 
 func validPort(port string) bool {

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"net"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"keyfob/handlers"
+	"keyfob/models"
 )
 
 // fakeEnv is a getenv over a map.
@@ -24,8 +27,9 @@ func TestLoadConfigDefaults(t *testing.T) {
 			if err != nil {
 				t.Fatalf("loadConfig: %v", err)
 			}
-			want := config{Addr: ":8080", BaseURL: "http://localhost:8080", DataDir: "./data", UploadsDir: "./uploads", SignupOpen: true}
-			if cfg != want {
+			want := config{Addr: ":8080", BaseURL: "http://localhost:8080", DataDir: "./data", UploadsDir: "./uploads", SignupOpen: true,
+				HashMemoryMiB: models.DefaultPasswordHashMemoryMiB}
+			if !reflect.DeepEqual(cfg, want) {
 				t.Errorf("loadConfig = %+v, want %+v", cfg, want)
 			}
 			if got := cfg.sqlitePath(); got != filepath.Join("data", "keyfob.db") {
@@ -42,24 +46,28 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 		want config
 	}{
 		{"everything set", map[string]string{
-			"KEYFOB_ADDR":           "127.0.0.1:9000",
-			"KEYFOB_BASE_URL":       "https://keyfob.example.com/",
-			"DATABASE_URL":          "postgres://keyfob:pw@db:5432/keyfob?sslmode=require",
-			"KEYFOB_DATA_DIR":       "/var/lib/keyfob",
-			"KEYFOB_UPLOADS_DIR":    "/var/lib/keyfob/uploads",
-			"KEYFOB_SIGNUP":         "closed",
-			"KEYFOB_ADMIN_EMAIL":    " admin@example.com ",
-			"KEYFOB_ADMIN_PASSWORD": "  spaces are part of it ",
+			"KEYFOB_ADDR":                    "127.0.0.1:9000",
+			"KEYFOB_BASE_URL":                "https://keyfob.example.com/",
+			"DATABASE_URL":                   "postgres://keyfob:pw@db:5432/keyfob?sslmode=require",
+			"KEYFOB_DATA_DIR":                "/var/lib/keyfob",
+			"KEYFOB_UPLOADS_DIR":             "/var/lib/keyfob/uploads",
+			"KEYFOB_SIGNUP":                  "closed",
+			"KEYFOB_ADMIN_EMAIL":             " admin@example.com ",
+			"KEYFOB_ADMIN_PASSWORD":          "  spaces are part of it ",
+			"KEYFOB_PASSWORD_HASH_MEMORY_MB": "256",
+			"KEYFOB_TRUSTED_PROXIES":         "10.0.0.0/8, 192.0.2.7",
 		}, config{Addr: "127.0.0.1:9000", BaseURL: "https://keyfob.example.com",
 			DatabaseURL: "postgres://keyfob:pw@db:5432/keyfob?sslmode=require", DataDir: "/var/lib/keyfob",
 			UploadsDir: "/var/lib/keyfob/uploads", SignupOpen: false, AdminEmail: "admin@example.com",
-			AdminPassword: "  spaces are part of it "}},
+			AdminPassword: "  spaces are part of it ", HashMemoryMiB: 256,
+			TrustedProxies: []net.IPNet{{IP: net.IPv4(10, 0, 0, 0).To4(), Mask: net.CIDRMask(8, 32)}, {IP: net.IPv4(192, 0, 2, 7).To4(), Mask: net.CIDRMask(32, 32)}}}},
 		{"postgresql scheme and open signup", map[string]string{
 			"DATABASE_URL": "postgresql://db/keyfob", "KEYFOB_SIGNUP": "open", "KEYFOB_BASE_URL": "http://127.0.0.1:8080",
 		}, config{Addr: ":8080", BaseURL: "http://127.0.0.1:8080", DatabaseURL: "postgresql://db/keyfob",
-			DataDir: "./data", UploadsDir: "./uploads", SignupOpen: true}},
+			DataDir: "./data", UploadsDir: "./uploads", SignupOpen: true, HashMemoryMiB: models.DefaultPasswordHashMemoryMiB}},
 		{"ipv6 listen address", map[string]string{"KEYFOB_ADDR": "[::1]:8080"},
-			config{Addr: "[::1]:8080", BaseURL: "http://localhost:8080", DataDir: "./data", UploadsDir: "./uploads", SignupOpen: true}},
+			config{Addr: "[::1]:8080", BaseURL: "http://localhost:8080", DataDir: "./data", UploadsDir: "./uploads", SignupOpen: true,
+				HashMemoryMiB: models.DefaultPasswordHashMemoryMiB}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -67,11 +75,12 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 			if err != nil {
 				t.Fatalf("loadConfig: %v", err)
 			}
-			if cfg != tc.want {
+			if !reflect.DeepEqual(cfg, tc.want) {
 				t.Errorf("loadConfig = %+v\nwant          %+v", cfg, tc.want)
 			}
 			h := cfg.handlers()
-			if h != (handlers.Config{BaseURL: tc.want.BaseURL, SignupOpen: tc.want.SignupOpen, UploadsDir: tc.want.UploadsDir}) {
+			if !reflect.DeepEqual(h, handlers.Config{BaseURL: tc.want.BaseURL, SignupOpen: tc.want.SignupOpen, UploadsDir: tc.want.UploadsDir,
+				TrustedProxies: tc.want.TrustedProxies}) {
 				t.Errorf("handlers config = %+v", h)
 			}
 		})
@@ -104,6 +113,10 @@ func TestLoadConfigRejectsBadValues(t *testing.T) {
 		{"DATABASE_URL", "host=db user=keyfob password=s3cret"},
 		{"KEYFOB_SIGNUP", "yes"},
 		{"KEYFOB_SIGNUP", "invite-only"},
+		{"KEYFOB_PASSWORD_HASH_MEMORY_MB", "32"},
+		{"KEYFOB_PASSWORD_HASH_MEMORY_MB", "lots"},
+		{"KEYFOB_TRUSTED_PROXIES", "10.0.0.0/33"},
+		{"KEYFOB_TRUSTED_PROXIES", "proxy.internal"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.variable+"="+tc.value, func(t *testing.T) {

@@ -42,6 +42,7 @@ func run(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	models.SetPasswordHashMemory(cfg.HashMemoryMiB)
 	if err := os.MkdirAll(cfg.UploadsDir, 0o750); err != nil {
 		return fmt.Errorf("KEYFOB_UPLOADS_DIR: %w", err)
 	}
