@@ -12,7 +12,6 @@ import (
 	"math/rand"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -48,7 +47,7 @@ func TestRestartDuringIngest(t *testing.T) {
 		t.Skip("builds the binary and kills it repeatedly")
 	}
 	runs, seed := restartRunsAndSeed(t)
-	bin, built := buildRestartBinary(t)
+	bin, built := buildKeyfob(t)
 	t.Logf("built the binary in %s; %d runs on %s", built.Round(time.Millisecond), runs, restartDBKind())
 
 	var reports []restartReport
@@ -82,18 +81,6 @@ func restartRunsAndSeed(t *testing.T) (int, int64) {
 		seed = n
 	}
 	return runs, seed
-}
-
-// buildRestartBinary builds this package into a temp dir and returns its path and how long that took.
-func buildRestartBinary(t *testing.T) (string, time.Duration) {
-	t.Helper()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "keyfob")
-	started := time.Now()
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin, time.Since(started)
 }
 
 // summariseRestartRuns logs a line per run, and wants most runs to have killed the server mid-ingest.

@@ -25,11 +25,7 @@ func TestFirstRunSignInAndGracefulShutdown(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "keyfob")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin, _ := buildKeyfob(t)
 	addr := freeAddr(t)
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "KEYFOB_ADDR="+addr, "KEYFOB_BASE_URL=http://"+addr,
