@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -100,6 +101,12 @@ type hashPool struct {
 	wait  time.Duration
 }
 
+// hashRuns counts the argon2id runs this process has made.
+var hashRuns atomic.Int64
+
+// PasswordHashRuns says how many argon2id runs this process has made.
+func PasswordHashRuns() int64 { return hashRuns.Load() }
+
 // Defaults: two slots (128 MiB, what two cores can hash at once anyway) and a three-second queue.
 const (
 	DefaultPasswordHashMemoryMiB = 2 * PasswordHashMiB
@@ -128,6 +135,7 @@ func (p *hashPool) run(work func()) error {
 		return &BusyError{RetryAfter: 1, Message: "Too many sign-ins are being checked right now. Try again in a second."}
 	}
 	defer func() { <-p.slots }()
+	hashRuns.Add(1)
 	work()
 	return nil
 }

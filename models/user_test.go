@@ -251,3 +251,31 @@ func TestFindUser(t *testing.T) {
 	_, err = models.FindUser(db, "00000000-0000-4000-8000-000000000000")
 	wantErrorIs(t, err, models.ErrNotFound)
 }
+
+// security.md #44: an unknown email and a known email with a wrong password take the same steps:
+// the same statements, in the same order, and one argon2id run each (the answers are compared in
+// TestAuthenticate). Timing then differs only by noise; BENCHMARKS.md reports the measured medians.
+func TestAuthenticateTakesTheSameStepsForUnknownAndKnownEmails(t *testing.T) {
+	db := modelstest.Open(t)
+	newAccount(t, db, "ada@example.com")
+	recorded, log := modelstest.Recording(db)
+	steps := func(email string) ([]string, int64) {
+		log.Reset()
+		runs := models.PasswordHashRuns()
+		if _, err := models.Authenticate(recorded, email, "wrong-password-123"); !errors.Is(err, models.ErrBadCredentials) {
+			t.Fatalf("%s: %v", email, err)
+		}
+		return log.Statements(), models.PasswordHashRuns() - runs
+	}
+	known, knownHashes := steps("ada@example.com")
+	unknown, unknownHashes := steps("nobody@example.com")
+	if len(known) < 2 {
+		t.Fatalf("recorded %d statements for a failed sign-in; the recorder is not recording: %q", len(known), known)
+	}
+	if strings.Join(known, "\n") != strings.Join(unknown, "\n") {
+		t.Errorf("statements differ:\nknown email:\n%s\nunknown email:\n%s", strings.Join(known, "\n"), strings.Join(unknown, "\n"))
+	}
+	if knownHashes != 1 || unknownHashes != 1 {
+		t.Errorf("argon2id runs: known %d, unknown %d; want one each", knownHashes, unknownHashes)
+	}
+}
