@@ -1,4 +1,7 @@
 package models
 
 // Internals the external tests drive directly.
-var BackfillCompletions = backfillCompletions
+var (
+	BackfillCompletions  = backfillCompletions
+	BackfillFamilyStarts = backfillFamilyStarts
+)

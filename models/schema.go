@@ -377,4 +377,6 @@ CREATE TABLE completion_daily (
 CREATE INDEX session_summaries_app_recent ON session_summaries (app_id, last_event_at)`},
 	{12, "owner search index (PostgreSQL: trigram index when pg_trgm can be created)", `SELECT 1`},
 	{13, "rollup storage settings (PostgreSQL)", `SELECT 1`},
+	{14, "token families have a start (their absolute lifetime counts from it)", `
+ALTER TABLE oauth_tokens ADD COLUMN family_started_at {ts}`},
 }
