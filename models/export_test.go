@@ -4,4 +4,5 @@ package models
 var (
 	BackfillCompletions  = backfillCompletions
 	BackfillFamilyStarts = backfillFamilyStarts
+	OpaqueButtonColors   = opaqueButtonColors
 )

@@ -16,7 +16,9 @@ type migration struct {
 }
 
 // backfills run after a step's SQL, in its transaction, for data SQL cannot compute portably.
-var backfills = map[int]func(tx *gorm.DB) error{11: backfillCompletions, 12: ownerSearchIndex, 13: rollupStorage, 14: backfillFamilyStarts}
+var backfills = map[int]func(tx *gorm.DB) error{
+	11: backfillCompletions, 12: ownerSearchIndex, 13: rollupStorage, 14: backfillFamilyStarts, 15: opaqueButtonColors,
+}
 
 // backfillFamilyStarts dates each existing token family from its code's issue, as new families are,
 // or, should the code be gone, from the family's first token: never later than the grant really began.

@@ -379,4 +379,5 @@ CREATE INDEX session_summaries_app_recent ON session_summaries (app_id, last_eve
 	{13, "rollup storage settings (PostgreSQL)", `SELECT 1`},
 	{14, "token families have a start (their absolute lifetime counts from it)", `
 ALTER TABLE oauth_tokens ADD COLUMN family_started_at {ts}`},
+	{15, "button colours are opaque #RRGGBB (translucent ones drawn over white)", `SELECT 1`},
 }
