@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"encoding/csv"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -279,34 +278,4 @@ func fileSafe(s string) string {
 		s = s[:40]
 	}
 	return s
-}
-
-// plainNumber is a number as this API writes it: never a formula, even with a minus sign.
-var plainNumber = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
-
-// csvCell neutralises a cell a spreadsheet would run as a formula (OWASP "CSV injection"): owner ids,
-// makes and error codes come from clients.
-func csvCell(s string) string {
-	if s == "" || plainNumber.MatchString(s) || !strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return s
-	}
-	return "'" + s
-}
-
-// sendCSV answers rows (the first is the header) as a CSV download named name.
-func sendCSV(c *fiber.Ctx, name string, rows [][]string) error {
-	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+name+`"`)
-	w := csv.NewWriter(c.Response().BodyWriter())
-	for _, row := range rows {
-		cells := make([]string, len(row))
-		for i, cell := range row {
-			cells[i] = csvCell(cell)
-		}
-		if err := w.Write(cells); err != nil {
-			return err
-		}
-	}
-	w.Flush()
-	return w.Error()
 }

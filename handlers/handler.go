@@ -74,6 +74,7 @@ func (h *Handler) App(extra ...func(fiber.Router)) *fiber.App {
 		IdleTimeout:  60 * time.Second,
 		AppName:      "keyfob",
 	})
+	h.logRefusedBeforeRouting(app)
 	h.routes(app)
 	for _, mount := range extra {
 		mount(app)

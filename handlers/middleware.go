@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/csrf"
+	"github.com/valyala/fasthttp"
 
 	"keyfob/models"
 )
@@ -22,18 +23,39 @@ const (
 	localCSRF    = "csrf"
 )
 
-// logRequests writes one structured line per request. The query string is left out: it may carry
-// credentials a client should not have put there.
+// logRequests writes one structured line per request with the status actually sent. An error from
+// the chain (a recovered panic included) is answered here, as Fiber would after every middleware
+// returned, because only the error handler knows the status: a /v2.0 refusal sets its own.
 func (h *Handler) logRequests(c *fiber.Ctx) error {
 	start := time.Now()
-	err := c.Next()
-	status := c.Response().StatusCode()
-	if err != nil {
-		status, _ = classify(err)
+	if err := c.Next(); err != nil {
+		if failed := c.App().ErrorHandler(c, err); failed != nil {
+			h.Log.Error("error handler failed", "path", c.Path(), "request_id", requestID(c), "err", failed, "answering", err)
+			_ = c.SendStatus(fiber.StatusInternalServerError)
+		}
 	}
-	h.Log.Info("request", "method", c.Method(), "path", c.Path(), "status", status,
-		"duration_ms", float64(time.Since(start).Microseconds())/1000, "ip", h.clientIP(c), "request_id", requestID(c))
-	return err
+	h.logRequest(c.Method(), c.Path(), c.Response().StatusCode(), start, h.clientIP(c), requestID(c))
+	return nil
+}
+
+// logRequest is the access-log line. The query string is left out: it may carry credentials a client
+// should not have put there.
+func (h *Handler) logRequest(method, path string, status int, start time.Time, ip, id string) {
+	h.Log.Info("request", "method", method, "path", path, "status", status,
+		"duration_ms", float64(time.Since(start).Microseconds())/1000, "ip", ip, "request_id", id)
+}
+
+// logRefusedBeforeRouting gives requests that fasthttp refuses before any middleware runs (a body
+// over the limit, a malformed request) their access-log line too, after the app's error handler
+// has answered them.
+func (h *Handler) logRefusedBeforeRouting(app *fiber.App) {
+	srv := app.Server()
+	refuse := srv.ErrorHandler
+	srv.ErrorHandler = func(fctx *fasthttp.RequestCtx, err error) {
+		start := time.Now()
+		refuse(fctx, err)
+		h.logRequest(string(fctx.Method()), string(fctx.Path()), fctx.Response.StatusCode(), start, fctx.RemoteIP().String(), "")
+	}
 }
 
 func requestID(c *fiber.Ctx) string {

@@ -20,9 +20,10 @@ const contentSecurityPolicy = "default-src 'self'; img-src 'self' data:; style-s
 
 // routes is the whole route table: middleware first, then each resource (App adds the 404 last).
 func (h *Handler) routes(app *fiber.App) {
-	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: h.logPanic}))
 	app.Use(requestid.New(requestid.Config{ContextKey: "requestid"}))
 	app.Use(h.logRequests)
+	// Inside the logger, so that a recovered panic comes back to it as an error and is logged as the 500 sent.
+	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: h.logPanic}))
 	app.Use(helmet.New(helmet.Config{
 		ContentSecurityPolicy: contentSecurityPolicy,
 		XFrameOptions:         "DENY",

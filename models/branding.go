@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -12,7 +14,7 @@ import (
 
 // Branding is how Connect looks for an app: the draft a designer edits, or a published version.
 type Branding struct {
-	ButtonColor      string // normalised #RRGGBB(AA): the only form that reaches a page
+	ButtonColor      string // normalised #RRGGBB: the only form that reaches a page
 	ButtonColorInput string // what the designer typed
 	LogoHash         string
 	LogoType         string
@@ -351,4 +353,33 @@ func RollBack(db *gorm.DB, actor Actor, orgID, appID string, version int) (Brand
 		return err
 	})
 	return out, err
+}
+
+// opaqueButtonColors rewrites the translucent colours stored before they were refused (#RRGGBBAA)
+// as the opaque colour Connect drew for them: the colour over its white page. Published versions
+// are rewritten too; they look exactly as they did.
+func opaqueButtonColors(tx *gorm.DB) error {
+	for _, table := range []string{"branding_drafts", "branding_versions"} {
+		var stored []string
+		if err := tx.Table(table).Where("LENGTH(button_color) = 9").Pluck("button_color", &stored).Error; err != nil {
+			return err
+		}
+		for _, old := range stored {
+			if err := tx.Table(table).Where("button_color = ?", old).Update("button_color", colorOverWhite(old)).Error; err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// colorOverWhite is the #RRGGBB a browser draws for "#RRGGBBAA" on white; anything else is the default.
+func colorOverWhite(hex string) string {
+	v, err := strconv.ParseUint(strings.TrimPrefix(hex, "#"), 16, 32)
+	if err != nil || len(hex) != 9 || hex[0] != '#' {
+		return DefaultBranding.ButtonColor
+	}
+	a := float64(v&0xFF) / 255
+	mix := func(channel uint64) uint8 { return colorByte(float64(channel&0xFF)*a + 255*(1-a)) }
+	return Color{R: mix(v >> 24), G: mix(v >> 16), B: mix(v >> 8)}.Hex()
 }

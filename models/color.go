@@ -7,10 +7,10 @@ import (
 	"strings"
 )
 
-// Color is an sRGB colour with alpha in [0,1].
+// Color is an opaque sRGB colour: a button colour has no alpha, so that what is stored and drawn is
+// always #RRGGBB.
 type Color struct {
 	R, G, B uint8
-	A       float64
 }
 
 // colorMaxInput bounds what ParseColor will look at; no valid colour is anywhere near this long.
@@ -20,7 +20,11 @@ const colorMaxInput = 100
 const colorMinContrast = 4.5
 
 // colorFormats ends every invalid_color message: one accepted example of each syntax.
-const colorFormats = "Use HEX (#0af or #00aaff), RGB (rgb(0, 170, 255) or rgb(0 170 255 / 50%)) or HSL (hsl(200, 100%, 50%) or hsl(200deg 100% 50%))."
+const colorFormats = "Use HEX (#0af or #00aaff), RGB (rgb(0, 170, 255) or rgb(0 170 255)) or HSL (hsl(200, 100%, 50%) or hsl(200deg 100% 50%))."
+
+// colorOpaqueReason refuses a translucent colour: a see-through button would take its look from
+// whatever is behind it, and only #RRGGBB is stored.
+const colorOpaqueReason = "Button colours must be opaque: remove the alpha part or use FF."
 
 // colorError builds the invalid_color error. The message never quotes the input.
 func colorError(reason string) error {
@@ -35,7 +39,8 @@ func colorError(reason string) error {
 // Errors are *ValidationError{Field: "button_color", Code: "invalid_color", Message: ...} built with Invalid(...).
 //
 // Accepted: #rgb, #rgba, #rrggbb, #rrggbbaa; rgb()/rgba() and hsl()/hsla() in comma or space syntax (alpha after
-// "/" in space syntax). Anything else, including named colours and keywords, is rejected. Nothing of the input
+// "/" in space syntax). An alpha must be opaque (FF, 1 or 100%) and is dropped; any other is refused with
+// colorOpaqueReason. Anything else, including named colours and keywords, is rejected. Nothing of the input
 // survives into the result except numbers; use Hex for output.
 func ParseColor(input string) (Color, error) {
 	s := strings.TrimSpace(input)
@@ -121,13 +126,13 @@ func parseHexColor(digits string) (Color, error) {
 		digits = string(long)
 	}
 	v, _ := strconv.ParseUint(digits, 16, 64) // validated above
-	c := Color{A: 1}
 	if len(digits) == 8 {
-		c.A = float64(v&0xFF) / 255
+		if v&0xFF != 0xFF {
+			return Color{}, colorError(colorOpaqueReason)
+		}
 		v >>= 8
 	}
-	c.R, c.G, c.B = uint8(v>>16), uint8(v>>8), uint8(v)
-	return c, nil
+	return Color{R: uint8(v >> 16), G: uint8(v >> 8), B: uint8(v)}, nil
 }
 
 // colorValue is one number inside rgb()/hsl(), with its unit ("", "%", "deg", ...).
@@ -283,11 +288,10 @@ func rgbColor(values []colorValue) (Color, error) {
 		}
 		ch[i] = colorByte(n)
 	}
-	a, err := colorAlpha(values)
-	if err != nil {
+	if err := colorOpaque(values); err != nil {
 		return Color{}, err
 	}
-	return Color{R: ch[0], G: ch[1], B: ch[2], A: a}, nil
+	return Color{R: ch[0], G: ch[1], B: ch[2]}, nil
 }
 
 func hslColor(values []colorValue) (Color, error) {
@@ -315,31 +319,26 @@ func hslColor(values []colorValue) (Color, error) {
 		}
 		sl[i] = v.num / 100
 	}
-	a, err := colorAlpha(values)
-	if err != nil {
+	if err := colorOpaque(values); err != nil {
 		return Color{}, err
 	}
 	r, g, b := colorHSLToRGB(h, sl[0], sl[1])
-	return Color{R: r, G: g, B: b, A: a}, nil
+	return Color{R: r, G: g, B: b}, nil
 }
 
-// colorAlpha reads the optional 4th value: a number 0–1 or a percentage 0%–100%; 1 when absent.
-func colorAlpha(values []colorValue) (float64, error) {
+// colorOpaque checks the optional 4th value, the alpha: a number 0–1 or a percentage 0%–100%, and
+// only exactly opaque (1 or 100%) is accepted.
+func colorOpaque(values []colorValue) error {
 	if len(values) < 4 {
-		return 1, nil
+		return nil
 	}
-	v := values[3]
-	switch v.unit {
-	case "":
-		if v.num >= 0 && v.num <= 1 {
-			return v.num, nil
-		}
-	case "%":
-		if v.num >= 0 && v.num <= 100 {
-			return v.num / 100, nil
-		}
+	switch v := values[3]; {
+	case v.unit == "" && v.num == 1, v.unit == "%" && v.num == 100:
+		return nil
+	case v.unit == "" && v.num >= 0 && v.num < 1, v.unit == "%" && v.num >= 0 && v.num < 100:
+		return colorError(colorOpaqueReason)
 	}
-	return 0, colorError("Alpha must be 0–1 or 0%–100%.")
+	return colorError("Alpha must be 0–1 or 0%–100%.")
 }
 
 // colorWrapHue brings any hue in degrees into [0,360).
@@ -402,14 +401,7 @@ func colorRGBToHSL(c Color) (h, s, l float64) {
 	return h * 60, s, l
 }
 
-// colorAlphaByte is the alpha as Hex writes it: round(A*255), clamped to 0..255.
-func (c Color) colorAlphaByte() uint8 { return colorByte(c.A * 255) }
-
-// Hex is "#RRGGBB" (upper-case), or "#RRGGBBAA" when alpha is not 1 (alpha byte = round(A*255)).
-// An alpha that rounds to FF is written as opaque, so Hex always re-parses to the same Hex.
+// Hex is "#RRGGBB" (upper-case): the only form a colour is stored or drawn in.
 func (c Color) Hex() string {
-	if a := c.colorAlphaByte(); a != 0xFF {
-		return fmt.Sprintf("#%02X%02X%02X%02X", c.R, c.G, c.B, a)
-	}
 	return fmt.Sprintf("#%02X%02X%02X", c.R, c.G, c.B)
 }

@@ -5,7 +5,7 @@ import (
 	"math"
 )
 
-// colorLuminance is WCAG 2.x relative luminance; alpha is ignored.
+// colorLuminance is WCAG 2.x relative luminance.
 func colorLuminance(c Color) float64 {
 	lin := func(v uint8) float64 {
 		x := float64(v) / 255
@@ -17,8 +17,7 @@ func colorLuminance(c Color) float64 {
 	return 0.2126*lin(c.R) + 0.7152*lin(c.G) + 0.0722*lin(c.B)
 }
 
-// ContrastRatio is the WCAG 2.x contrast ratio between two opaque colours (1..21). Alpha is ignored:
-// composite translucent colours onto their background first.
+// ContrastRatio is the WCAG 2.x contrast ratio between two (opaque) colours (1..21).
 func ContrastRatio(a, b Color) float64 {
 	la, lb := colorLuminance(a), colorLuminance(b)
 	if la < lb {
@@ -37,16 +36,9 @@ type ButtonColors struct {
 }
 
 var (
-	colorBlack = Color{A: 1}
-	colorWhite = Color{R: 255, G: 255, B: 255, A: 1}
+	colorBlack = Color{}
+	colorWhite = Color{R: 255, G: 255, B: 255}
 )
-
-// colorOverWhite composites c onto white as the browser would draw Hex(): alpha is the rounded alpha byte.
-func colorOverWhite(c Color) Color {
-	a := float64(c.colorAlphaByte()) / 255
-	mix := func(v uint8) uint8 { return colorByte(float64(v)*a + 255*(1-a)) }
-	return Color{R: mix(c.R), G: mix(c.G), B: mix(c.B), A: 1}
-}
 
 // colorBestText is black or white, whichever contrasts more with the opaque bg (black on a tie), and that contrast.
 func colorBestText(bg Color) (Color, float64) {
@@ -63,18 +55,17 @@ func colorReadable(bg Color) bool {
 	return ratio >= colorMinContrast
 }
 
-// ButtonColorsFor describes a button of colour c on a white page. A translucent c is composited over white first.
+// ButtonColorsFor describes a button of colour c on a white page.
 //
 // Note: every opaque colour reaches at least ~4.58:1 with black or with white text (the two ratios meet at
 // luminance ≈ 0.179), so with the better of the two chosen, Warning and Suggestion stay empty in practice;
 // they are kept for the contract and in case the text-colour rule changes.
 func ButtonColorsFor(c Color) ButtonColors {
-	bg := colorOverWhite(c)
-	text, ratio := colorBestText(bg)
+	text, ratio := colorBestText(c)
 	out := ButtonColors{Background: c.Hex(), Text: text.Hex(), Contrast: colorShownRatio(ratio)}
 	if ratio < colorMinContrast {
 		out.Warning = colorContrastWarning(out.Contrast)
-		out.Suggestion = colorNearestLightness(bg, colorReadable).Hex()
+		out.Suggestion = colorNearestLightness(c, colorReadable).Hex()
 	}
 	return out
 }
@@ -96,7 +87,7 @@ func colorContrastWarning(shown float64) string {
 // 0.1%, trying darker and lighter at each distance) until ok holds for the resulting opaque colour. At equal
 // distance the shade with the higher black-or-white contrast wins. Black is the fallback.
 func colorNearestLightness(c Color, ok func(Color) bool) Color {
-	h, s, l := colorRGBToHSL(colorOverWhite(c))
+	h, s, l := colorRGBToHSL(c)
 	const steps = 1000
 	for i := 0; i <= steps; i++ {
 		d := float64(i) / steps
@@ -105,7 +96,7 @@ func colorNearestLightness(c Color, ok func(Color) bool) Color {
 		for _, x := range [2]float64{l - d, l + d} {
 			x = math.Max(0, math.Min(1, x))
 			r, g, b := colorHSLToRGB(h, s, x)
-			cand := Color{R: r, G: g, B: b, A: 1}
+			cand := Color{R: r, G: g, B: b}
 			if !ok(cand) {
 				continue
 			}

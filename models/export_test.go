@@ -3,7 +3,11 @@ package models
 import "time"
 
 // Internals the external tests drive directly.
-var BackfillCompletions = backfillCompletions
+var (
+	BackfillCompletions  = backfillCompletions
+	BackfillFamilyStarts = backfillFamilyStarts
+	OpaqueButtonColors   = opaqueButtonColors
+)
 
 // NewHashPool builds a hashing pool apart from the process's own.
 func NewHashPool(memoryMiB int, wait time.Duration) interface{ Run(func()) error } {

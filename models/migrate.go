@@ -16,7 +16,18 @@ type migration struct {
 }
 
 // backfills run after a step's SQL, in its transaction, for data SQL cannot compute portably.
-var backfills = map[int]func(tx *gorm.DB) error{11: backfillCompletions, 12: ownerSearchIndex, 13: rollupStorage}
+var backfills = map[int]func(tx *gorm.DB) error{
+	11: backfillCompletions, 12: ownerSearchIndex, 13: rollupStorage, 14: backfillFamilyStarts, 15: opaqueButtonColors,
+}
+
+// backfillFamilyStarts dates each existing token family from its code's issue, as new families are,
+// or, should the code be gone, from the family's first token: never later than the grant really began.
+func backfillFamilyStarts(tx *gorm.DB) error {
+	return tx.Exec(`UPDATE oauth_tokens SET family_started_at = COALESCE(
+		(SELECT c.created_at FROM oauth_codes c WHERE c.hash = oauth_tokens.family_id),
+		(SELECT MIN(f.created_at) FROM oauth_tokens f WHERE f.family_id = oauth_tokens.family_id))
+		WHERE family_started_at IS NULL`).Error
+}
 
 // rollupStorage leaves room in every page of the rollup tables (each row is updated over and over,
 // and an update that fits on its page is a HOT update: no index entry, and the old version is pruned

@@ -26,6 +26,11 @@ const (
 	RefreshTokenLifetime = 60 * 24 * time.Hour
 )
 
+// RefreshFamilyLifetime is the absolute lifetime of a grant: every token issued from one code, however
+// often it is rotated, ends this long after the code was issued. A refresh token's own 60 days only
+// bound inactivity; without this a family rotated daily would never end (security.md #31).
+const RefreshFamilyLifetime = 365 * 24 * time.Hour
+
 // Token prefixes (recognisable, checksummed like the others): codes, access and refresh tokens.
 const (
 	PrefixCode         = "kf_code_"
@@ -55,6 +60,7 @@ const (
 	descRefreshNotValid    = "The refresh token is not valid."
 	descRefreshExpired     = "The refresh token has expired."
 	descRefreshUsed        = "The refresh token has already been used; every token of its grant is revoked."
+	descFamilyEnded        = "The refresh token has expired: its grant is more than a year old. Ask the user to connect again."
 )
 
 var (
@@ -81,20 +87,28 @@ type oauthCode struct {
 
 func (oauthCode) TableName() string { return "oauth_codes" }
 
-// oauthToken is a row of oauth_tokens. Every token issued from one code shares FamilyID, the code's hash.
+// oauthToken is a row of oauth_tokens. Every token issued from one code shares FamilyID, the code's
+// hash, and FamilyStartedAt, when the code was issued.
 type oauthToken struct {
-	Hash      string `gorm:"primaryKey"`
-	Kind      string
-	AppID     string
-	FamilyID  string
-	Owner     string
-	Vehicles  string
-	Scope     string
-	Mode      string
-	CreatedAt time.Time
-	ExpiresAt time.Time
-	UsedAt    *time.Time
-	RevokedAt *time.Time
+	Hash            string `gorm:"primaryKey"`
+	Kind            string
+	AppID           string
+	FamilyID        string
+	FamilyStartedAt time.Time
+	Owner           string
+	Vehicles        string
+	Scope           string
+	Mode            string
+	CreatedAt       time.Time
+	ExpiresAt       time.Time
+	UsedAt          *time.Time
+	RevokedAt       *time.Time
+}
+
+// familyEnd is when every token of t's family stops working. A row without a start (none should be
+// left after migration 14) counts as ended: fail closed.
+func (t oauthToken) familyEnd() time.Time {
+	return t.FamilyStartedAt.Add(RefreshFamilyLifetime)
 }
 
 func (oauthToken) TableName() string { return "oauth_tokens" }

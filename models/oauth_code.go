@@ -108,7 +108,7 @@ func redeemCode(tx *gorm.DB, app App, hash, redirectURI, verifier string) (Token
 	if refusal := checkCode(c, app, redirectURI, verifier, now); refusal != nil {
 		return TokenResponse{}, refusal
 	}
-	family := oauthToken{AppID: c.AppID, FamilyID: hash, Owner: c.Owner, Vehicles: c.Vehicles, Mode: c.Mode}
+	family := oauthToken{AppID: c.AppID, FamilyID: hash, FamilyStartedAt: c.CreatedAt.UTC(), Owner: c.Owner, Vehicles: c.Vehicles, Mode: c.Mode}
 	return issueTokenPair(tx, family, c.Scope, c.Scope, now)
 }
 

@@ -53,6 +53,8 @@ func rotateRefreshToken(tx *gorm.DB, app App, hash string, scope []string) (Toke
 		return TokenResponse{}, invalidGrant(descRefreshNotValid)
 	case !old.ExpiresAt.After(now):
 		return TokenResponse{}, invalidGrant(descRefreshExpired)
+	case !old.familyEnd().After(now):
+		return TokenResponse{}, invalidGrant(descFamilyEnded)
 	}
 	accessScope, err := narrowScope(old.Scope, scope)
 	if err != nil {
@@ -104,12 +106,15 @@ func narrowScope(granted string, asked []string) (string, error) {
 	return joinScope(out), nil
 }
 
-// issueTokenPair inserts a new access and refresh token sharing family's app, owner, vehicles and mode.
+// issueTokenPair inserts a new access and refresh token sharing family's app, owner, vehicles, mode and
+// start. Neither outlives the family.
 func issueTokenPair(tx *gorm.DB, family oauthToken, accessScope, refreshScope string, now time.Time) (TokenResponse, error) {
 	access, refresh := NewToken(PrefixAccessToken), NewToken(PrefixRefreshToken)
+	accessExpiry := notAfter(now.Add(AccessTokenLifetime), family.familyEnd())
 	rows := []oauthToken{family, family}
-	rows[0].Hash, rows[0].Kind, rows[0].Scope, rows[0].ExpiresAt = HashToken(access), tokenKindAccess, accessScope, now.Add(AccessTokenLifetime)
-	rows[1].Hash, rows[1].Kind, rows[1].Scope, rows[1].ExpiresAt = HashToken(refresh), tokenKindRefresh, refreshScope, now.Add(RefreshTokenLifetime)
+	rows[0].Hash, rows[0].Kind, rows[0].Scope, rows[0].ExpiresAt = HashToken(access), tokenKindAccess, accessScope, accessExpiry
+	rows[1].Hash, rows[1].Kind, rows[1].Scope, rows[1].ExpiresAt = HashToken(refresh), tokenKindRefresh, refreshScope,
+		notAfter(now.Add(RefreshTokenLifetime), family.familyEnd())
 	for i := range rows {
 		rows[i].CreatedAt, rows[i].UsedAt, rows[i].RevokedAt = now, nil, nil
 	}
@@ -118,8 +123,16 @@ func issueTokenPair(tx *gorm.DB, family oauthToken, accessScope, refreshScope st
 	}
 	return TokenResponse{
 		AccessToken: access, RefreshToken: refresh, TokenType: "Bearer",
-		ExpiresIn: int(AccessTokenLifetime / time.Second), Scope: splitScope(accessScope),
+		ExpiresIn: int(accessExpiry.Sub(now) / time.Second), Scope: splitScope(accessScope),
 	}, nil
+}
+
+// notAfter returns t, or end if t is later.
+func notAfter(t, end time.Time) time.Time {
+	if t.After(end) {
+		return end
+	}
+	return t
 }
 
 // revokeFamily revokes every token issued from one code, directly or by rotation.

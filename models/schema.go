@@ -377,7 +377,10 @@ CREATE TABLE completion_daily (
 CREATE INDEX session_summaries_app_recent ON session_summaries (app_id, last_event_at)`},
 	{12, "owner search index (PostgreSQL: trigram index when pg_trgm can be created)", `SELECT 1`},
 	{13, "rollup storage settings (PostgreSQL)", `SELECT 1`},
-	{14, "sign-in failures are counted per email in rate_counters, for emails with and without accounts", `
+	{14, "token families have a start (their absolute lifetime counts from it)", `
+ALTER TABLE oauth_tokens ADD COLUMN family_started_at {ts}`},
+	{15, "button colours are opaque #RRGGBB (translucent ones drawn over white)", `SELECT 1`},
+	{16, "sign-in failures are counted per email in rate_counters, for emails with and without accounts", `
 ALTER TABLE users DROP COLUMN failed_logins;
 ALTER TABLE users DROP COLUMN last_failed_at`},
 }
