@@ -39,7 +39,7 @@ func ingestBatch(tx *gorm.DB, appID string, events []SessionEvent, sandbox bool)
 		}
 		bySession[e.SessionID] = append(bySession[e.SessionID], e)
 	}
-	deltas := rollupDeltas{}
+	deltas := summaryDeltas{rollups: rollupDeltas{}, owners: ownerDeltas{}}
 	existing, err := insertNewSummaries(tx, appID, sessions, bySession, sandbox, deltas)
 	if err != nil {
 		return stored, err
@@ -92,7 +92,7 @@ func insertEvents(tx *gorm.DB, events []SessionEvent) (map[string]bool, error) {
 // empty summary reads nothing but the session's own events) and counts them in deltas. It returns the
 // sessions that already had a summary, in order.
 func insertNewSummaries(tx *gorm.DB, appID string, sessions []string, bySession map[string][]SessionEvent,
-	sandbox bool, deltas rollupDeltas) ([]string, error) {
+	sandbox bool, deltas summaryDeltas) ([]string, error) {
 	folded := map[string]sessionSummary{}
 	rows := make([][]any, 0, len(sessions))
 	for _, id := range sessions {
@@ -114,7 +114,7 @@ func insertNewSummaries(tx *gorm.DB, appID string, sessions []string, bySession 
 	isNew := make(map[string]bool, len(inserted))
 	for _, id := range inserted {
 		isNew[id] = true
-		deltas.add(folded[id], 1)
+		deltas.add(folded[id])
 	}
 	var existing []string
 	for _, id := range sessions {
@@ -129,7 +129,7 @@ func insertNewSummaries(tx *gorm.DB, appID string, sessions []string, bySession 
 // so concurrent events of one session apply one after another), folds their new events in, saves them
 // and moves their rollup contributions.
 func foldIntoExisting(tx *gorm.DB, appID string, sessions []string, bySession map[string][]SessionEvent,
-	sandbox bool, deltas rollupDeltas) error {
+	sandbox bool, deltas summaryDeltas) error {
 	if len(sessions) == 0 {
 		return nil
 	}
@@ -152,8 +152,7 @@ func foldIntoExisting(tx *gorm.DB, appID string, sessions []string, bySession ma
 			return err
 		}
 		after[i] = a
-		deltas.add(b, -1)
-		deltas.add(a, 1)
+		deltas.move(b, a)
 	}
 	for chunk := range slices.Chunk(after, 500) {
 		if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "app_id"}, {Name: "session_id"}}, UpdateAll: true}).
@@ -212,6 +211,33 @@ func (c rollupCell) values(count int) []any {
 		return []any{k.AppID, k.Make, k.Day, c.rank, k.Mode, k.Sandbox, count}
 	}
 	return []any{k.AppID, k.Day, c.label, k.Make, k.Mode, k.Sandbox, k.Shard, count}
+}
+
+// summaryDeltas are the changes a batch makes to the tables derived from the session summaries.
+type summaryDeltas struct {
+	rollups rollupDeltas
+	owners  ownerDeltas
+}
+
+// add counts a new session.
+func (d summaryDeltas) add(s sessionSummary) {
+	d.rollups.add(s, 1)
+	d.owners.add(s, 1, false)
+}
+
+// move replaces a session's contributions as before by those as after.
+func (d summaryDeltas) move(before, after sessionSummary) {
+	d.rollups.add(before, -1)
+	d.rollups.add(after, 1)
+	d.owners.move(before, after)
+}
+
+// flush writes the owner rows, then the rollups: one global lock order for every transaction.
+func (d summaryDeltas) flush(tx *gorm.DB) error {
+	if err := d.owners.flush(tx); err != nil {
+		return err
+	}
+	return d.rollups.flush(tx)
 }
 
 // rollupDeltas sums the changes a batch makes to rollup rows, so each row is written once.

@@ -115,6 +115,8 @@ func TestAnalyticsOutOfOrderEqualsInOrder(t *testing.T) {
 		}
 	}
 	checkAgainstTruth(t, inOrder, specs)
+	checkOwnerDailyMatchesSummaries(t, inOrder.db, inOrder.app.ID)
+	checkOwnerDailyMatchesSummaries(t, shuffled.db, shuffled.app.ID)
 }
 
 // checkAgainstTruth compares the per-step counts over every day with a count straight from the specs.
@@ -208,4 +210,92 @@ func TestAnalyticsConcurrentIngestionOnPostgres(t *testing.T) {
 			t.Errorf("filter %+v:\n parallel %+v\n   serial %+v", f, got, want)
 		}
 	}
+}
+
+// checkOwnerDailyMatchesSummaries recomputes owner_daily from the session summaries and wants every
+// row equal: sessions, completed and latest event per (day, owner, make, mode, sandbox), and no row
+// left behind with sessions by a session that moved.
+func checkOwnerDailyMatchesSummaries(t *testing.T, db *gorm.DB, appID string) {
+	t.Helper()
+	type row struct {
+		Day, Owner, Make, Mode string
+		Sandbox                bool
+		Sessions, Completed    int
+		LastEventAt            time.Time
+	}
+	key := func(r row) string { return fmt.Sprintf("%s|%s|%s|%s|%v", r.Day, r.Owner, r.Make, r.Mode, r.Sandbox) }
+	var summaries []struct {
+		Day, Owner, Make, Mode, Outcome string
+		Sandbox                         bool
+		LastEventAt                     time.Time
+	}
+	if err := db.Table("session_summaries").Where("app_id = ? AND owner <> ''", appID).Scan(&summaries).Error; err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]row{}
+	for _, s := range summaries {
+		r := row{Day: s.Day, Owner: s.Owner, Make: s.Make, Mode: s.Mode, Sandbox: s.Sandbox}
+		w := want[key(r)]
+		w.Day, w.Owner, w.Make, w.Mode, w.Sandbox = r.Day, r.Owner, r.Make, r.Mode, r.Sandbox
+		w.Sessions++
+		if s.Outcome == "completed" {
+			w.Completed++
+		}
+		if s.LastEventAt.After(w.LastEventAt) {
+			w.LastEventAt = s.LastEventAt
+		}
+		want[key(r)] = w
+	}
+	var stored []row
+	if err := db.Table("owner_daily").Where("app_id = ? AND sessions <> 0", appID).Scan(&stored).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != len(want) {
+		t.Errorf("owner_daily has %d rows with sessions, the summaries make %d", len(stored), len(want))
+	}
+	for _, got := range stored {
+		w, ok := want[key(got)]
+		if !ok || got.Sessions != w.Sessions || got.Completed != w.Completed || !got.LastEventAt.Equal(w.LastEventAt) {
+			t.Errorf("owner_daily %s = %d sessions, %d completed, last %s; summaries say %d, %d, %s",
+				key(got), got.Sessions, got.Completed, got.LastEventAt, w.Sessions, w.Completed, w.LastEventAt)
+		}
+	}
+	if len(summaries) == 0 {
+		t.Fatal("no summaries with an owner: nothing was compared")
+	}
+}
+
+// owner_daily follows sessions that change rows: a launch arriving after later events moves the
+// session's day, a later event names another owner or make, batches arrive in any order and twice.
+func TestOwnerDailyFollowsSessionsThatMove(t *testing.T) {
+	r := rand.New(rand.NewPCG(12, 2026))
+	env := newAnalyticsEnv(t)
+	var events []models.SessionEvent
+	sandbox := map[string]bool{}
+	for i := range 120 {
+		s := randomSession(r, i)
+		sandbox[s.id] = s.sandbox
+		evs := sessionEvents(env.app.ID, s)
+		if len(evs) > 2 && r.IntN(3) == 0 { // the owner is corrected by a later event
+			evs[len(evs)-1].Owner = fmt.Sprintf("owner-%d", 4+r.IntN(3))
+		}
+		events = append(events, evs...)
+	}
+	for _, e := range events[:len(events)/4] {
+		events = append(events, e)
+	}
+	r.Shuffle(len(events), func(i, j int) { events[i], events[j] = events[j], events[i] })
+	for len(events) > 0 { // batches of up to 40 through the batch path, some committed twice
+		n := min(len(events), 1+r.IntN(40))
+		batch := events[:n]
+		err := env.db.Transaction(func(tx *gorm.DB) error { // sandbox per batch as the events API does: per key
+			_, err := models.IngestBatch(tx, env.app.ID, batch, sandbox[batch[0].SessionID])
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = events[n:]
+	}
+	checkOwnerDailyMatchesSummaries(t, env.db, env.app.ID)
 }

@@ -85,7 +85,7 @@ func outcomeName(outcome string) string {
 }
 
 // OwnersFor lists the owners of one of the organisation's apps with their sessions under f, from the
-// session summaries only. f.Owner is a case-insensitive substring search. sort is one of the
+// per-owner daily rollup (owner_daily). f.Owner is a case-insensitive substring search. sort is one of the
 // OwnerSort names ("" means last_seen); limit defaults to 50 and is at most 500; cursor is the
 // opaque next cursor of the previous page ("" for the first), and the returned cursor is "" on the last page.
 func OwnersFor(db *gorm.DB, orgID, appID string, f AnalyticsFilter, sort string, limit int, cursor string) ([]OwnerRow, string, error) {
@@ -137,9 +137,7 @@ func recentOwnersPage(db *gorm.DB, appID string, f AnalyticsFilter, limit int, c
 		return nil, "", err
 	}
 	page := owners[:min(len(owners), limit)]
-	var rows []ownerAggregate
-	err = ownersQuery(db, ownersSearchScope(db, appID, f).Where("owner IN ?", page)).
-		Order(ownerOrders[OwnerSortLastSeen]).Scan(&rows).Error
+	rows, err := ownerTotals(db, appID, f, page, ownerOrders[OwnerSortLastSeen])
 	if err != nil || len(owners) <= limit || len(rows) == 0 {
 		return rows, "", err
 	}
@@ -148,16 +146,16 @@ func recentOwnersPage(db *gorm.DB, appID string, f AnalyticsFilter, limit int, c
 }
 
 // rankedOwnersPage is a page of the other sorts: every owner in the range is ranked (its cost grows
-// with the sessions in the range), and the cursor is an offset into that ranking. The ranking is a
-// plain GROUP BY (a hash aggregate); the window functions that find each owner's last outcome run
-// only for the owners of the page.
+// with the owner-days in the range), and the cursor is an offset into that ranking. The ranking is a
+// plain GROUP BY over owner_daily (a hash aggregate); each owner's latest activity and last outcome
+// are read only for the owners of the page.
 func rankedOwnersPage(db *gorm.DB, appID string, f AnalyticsFilter, order string, limit int, cursor string) ([]ownerAggregate, string, error) {
 	offset, err := decodeOwnersCursor(cursor)
 	if err != nil {
 		return nil, "", err
 	}
-	ranking := ownersSearchScope(db, appID, f).Group("owner").
-		Select("owner, COUNT(*) AS sessions, SUM(CASE WHEN outcome = ? THEN 1 ELSE 0 END) AS completed", StepCompleted)
+	ranking := ownerDailySearchScope(db, appID, f).Group("owner").
+		Select("owner, SUM(sessions) AS sessions, SUM(completed) AS completed")
 	var page []string
 	err = db.Table("(?) AS ranking", ranking).Order(order).Limit(limit+1).Offset(offset).Pluck("owner", &page).Error
 	if err != nil || len(page) == 0 {
@@ -167,18 +165,73 @@ func rankedOwnersPage(db *gorm.DB, appID string, f AnalyticsFilter, order string
 	if len(page) > limit {
 		page, next = page[:limit], encodeOwnersCursor(offset+limit)
 	}
-	var rows []ownerAggregate
-	err = ownersQuery(db, ownersSearchScope(db, appID, f).Where("owner IN ?", page)).Order(order).Scan(&rows).Error
+	rows, err := ownerTotals(db, appID, f, page, order)
 	return rows, next, err
 }
 
-// ownersSearchScope is ownerSummaryScope narrowed by f.Owner as a case-insensitive substring.
-func ownersSearchScope(db *gorm.DB, appID string, f AnalyticsFilter) *gorm.DB {
-	q := ownerSummaryScope(db, appID, f)
+// OwnersCount is how many owners have sessions under f (f.Owner as the list's substring search).
+func OwnersCount(db *gorm.DB, orgID, appID string, f AnalyticsFilter) (int, error) {
+	if _, err := FindApp(db, orgID, appID); err != nil {
+		return 0, err
+	}
+	if err := checkRange(f.Range); err != nil {
+		return 0, err
+	}
+	var n int
+	err := ownerDailySearchScope(db, appID, f).Select("COUNT(DISTINCT owner)").Scan(&n).Error
+	return n, err
+}
+
+// ownerDailyScope selects an app's owner_daily rows with sessions under f's range, make, mode and
+// sandbox parts (not its owner, which each caller applies its own way).
+func ownerDailyScope(db *gorm.DB, appID string, f AnalyticsFilter) *gorm.DB {
+	q := db.Table("owner_daily").Where("app_id = ? AND day BETWEEN ? AND ? AND sessions > 0",
+		appID, dayOf(f.Range.From), dayOf(f.Range.To))
+	return dimensionScope(q, f)
+}
+
+// ownerDailySearchScope is ownerDailyScope narrowed by f.Owner as a case-insensitive substring.
+func ownerDailySearchScope(db *gorm.DB, appID string, f AnalyticsFilter) *gorm.DB {
+	q := ownerDailyScope(db, appID, f)
 	if f.Owner != "" {
 		q = q.Where(`LOWER(owner) LIKE ? ESCAPE '\'`, "%"+escapeLike(strings.ToLower(f.Owner))+"%")
 	}
 	return q
+}
+
+// ownerTotals sums the owner_daily rows of each owner of page under f, in order. Window functions keep
+// each owner's latest row beside the totals, so the times stay plain columns (SQLite returns an
+// aggregate of a timestamp as text); the last outcome is that of the owner's latest session under f,
+// found through the (app_id, owner, last_event_at) index of the summaries.
+func ownerTotals(db *gorm.DB, appID string, f AnalyticsFilter, page []string, order string) ([]ownerAggregate, error) {
+	if len(page) == 0 {
+		return nil, nil
+	}
+	inner := ownerDailyScope(db, appID, f).Where("owner IN ?", page).Select(`owner, last_event_at,
+		ROW_NUMBER() OVER (PARTITION BY owner ORDER BY last_event_at DESC) AS latest,
+		SUM(sessions) OVER (PARTITION BY owner) AS sessions,
+		SUM(completed) OVER (PARTITION BY owner) AS completed`)
+	latest, args := latestOutcomeSQL(appID, f)
+	var rows []ownerAggregate
+	err := db.Table("(?) AS totals", inner).Select("owner, sessions, completed, last_event_at, ("+latest+") AS outcome", args...).
+		Where("latest = 1").Order(order).Scan(&rows).Error
+	return rows, err
+}
+
+// latestOutcomeSQL is a subquery for the outcome of the latest session of totals.owner under f.
+func latestOutcomeSQL(appID string, f AnalyticsFilter) (string, []any) {
+	q := `SELECT s.outcome FROM session_summaries s WHERE s.app_id = ? AND s.owner = totals.owner AND s.day BETWEEN ? AND ?`
+	args := []any{appID, dayOf(f.Range.From), dayOf(f.Range.To)}
+	if f.Make != "" {
+		q, args = q+" AND s.make = ?", append(args, f.Make)
+	}
+	if f.Mode != "" {
+		q, args = q+" AND s.mode = ?", append(args, f.Mode)
+	}
+	if !f.IncludeSandbox {
+		q, args = q+" AND s.sandbox = ?", append(args, false)
+	}
+	return q + " ORDER BY s.last_event_at DESC, s.session_id DESC LIMIT 1", args
 }
 
 // ownerSummaryScope selects an app's session summaries under f's range, make, mode and sandbox parts
@@ -187,18 +240,6 @@ func ownerSummaryScope(db *gorm.DB, appID string, f AnalyticsFilter) *gorm.DB {
 	q := db.Table("session_summaries").Where("app_id = ? AND day BETWEEN ? AND ? AND owner <> ''",
 		appID, dayOf(f.Range.From), dayOf(f.Range.To))
 	return dimensionScope(q, f)
-}
-
-// ownersQuery groups the summaries of inner by owner. Window functions keep each owner's latest
-// session beside the totals, so the last outcome comes from the same scan, and the times stay plain
-// columns (SQLite returns an aggregate of a timestamp as text).
-func ownersQuery(db *gorm.DB, inner *gorm.DB) *gorm.DB {
-	inner = inner.Select(`owner, outcome, last_event_at,
-		ROW_NUMBER() OVER (PARTITION BY owner ORDER BY last_event_at DESC, session_id DESC) AS latest,
-		COUNT(*) OVER (PARTITION BY owner) AS sessions,
-		SUM(CASE WHEN outcome = ? THEN 1 ELSE 0 END) OVER (PARTITION BY owner) AS completed`, StepCompleted)
-	return db.Table("(?) AS owner_sessions", inner).
-		Select("owner, sessions, completed, last_event_at, outcome").Where("latest = 1")
 }
 
 // checkRange refuses a range that ends before it starts or is longer than the analytics allow,
@@ -257,15 +298,15 @@ func OwnerTimeline(db *gorm.DB, orgID, appID, owner string, f AnalyticsFilter) (
 	if owner == "" {
 		return OwnerRow{}, nil, ErrNotFound
 	}
-	var agg []ownerAggregate
-	if err := ownersQuery(db, ownerSummaryScope(db, appID, f).Where("owner = ?", owner)).Scan(&agg).Error; err != nil {
+	agg, err := ownerTotals(db, appID, f, []string{owner}, ownerOrders[OwnerSortLastSeen])
+	if err != nil {
 		return OwnerRow{}, nil, err
 	}
 	if len(agg) == 0 {
 		return emptyTimeline(db, appID, owner)
 	}
 	var sessions []timelineSummary
-	err := ownerSummaryScope(db, appID, f).Where("owner = ?", owner).
+	err = ownerSummaryScope(db, appID, f).Where("owner = ?", owner).
 		Select("session_id, outcome, started_at, last_event_at").
 		Order("last_event_at DESC, session_id DESC").Limit(maxTimelineSessions).Scan(&sessions).Error
 	if err != nil {

@@ -41,34 +41,38 @@ func decodeRecentCursor(cursor string) (*ownerMark, error) {
 	return &ownerMark{At: time.Unix(0, ns).UTC(), Owner: owner}, nil
 }
 
-// summaryRow is a session summary as the walk sees it.
-type summaryRow struct {
+// ownerDayRow is an owner_daily row as the walk sees it.
+type ownerDayRow struct {
 	Owner       string
-	SessionID   string
 	LastEventAt time.Time
 }
 
-// recentOwners is a page of owners sorted by last seen (newest first, then by owner). Rather than
-// grouping every session in the range, it walks the summaries newest first through the
-// (app_id, last_event_at) index and stops once it has met limit+1 owners, so its cost follows the page
-// size, not the history. After a mark, an owner met in the walk belongs to this page only if none of
-// their sessions sorts before the mark (else an earlier page showed them).
+// Walk chunks start small (a page usually fills from the newest rows) and double, so a walk through
+// a long range costs a handful of statements, not one per few hundred rows.
+const (
+	firstWalkChunk = 100
+	maxWalkChunk   = 16_000
+)
+
+// recentOwners is a page of owners sorted by last seen (newest first, then by owner). It walks the
+// owner_daily rows newest first through the (app_id, last_event_at DESC, owner) index and stops once
+// it has met limit+1 owners, so its cost follows the page and the owner-days it passes, not the
+// sessions: an owner with a thousand sessions on a day is one row of that day. After a mark, an owner
+// met in the walk belongs to this page only if none of their rows sorts before the mark (else an
+// earlier page showed them).
 func recentOwners(db *gorm.DB, appID string, f AnalyticsFilter, limit int, after *ownerMark) ([]string, error) {
-	scope := func() *gorm.DB { return ownersSearchScope(db, appID, f) }
+	scope := func() *gorm.DB { return ownerDailySearchScope(db, appID, f) }
 	var owners []string
 	seen := map[string]bool{}
-	var pos *summaryRow
-	chunk := max(4*(limit+1), 200)
+	pos := after
+	chunk := max(2*(limit+1), firstWalkChunk)
 	for len(owners) <= limit {
-		q := scope().Select("owner, session_id, last_event_at").Order("last_event_at DESC, owner, session_id").Limit(chunk)
-		switch {
-		case pos != nil:
-			q = q.Where("last_event_at < ? OR (last_event_at = ? AND (owner > ? OR (owner = ? AND session_id > ?)))",
-				pos.LastEventAt, pos.LastEventAt, pos.Owner, pos.Owner, pos.SessionID)
-		case after != nil:
-			q = q.Where("last_event_at < ? OR (last_event_at = ? AND owner > ?)", after.At, after.At, after.Owner)
+		q := scope().Select("owner, last_event_at").Order("last_event_at DESC, owner").Limit(chunk)
+		if pos != nil {
+			// The first condition is the index's range; the second orders ties on the instant by owner.
+			q = q.Where("last_event_at <= ?", pos.At).Where("last_event_at < ? OR owner > ?", pos.At, pos.Owner)
 		}
-		var rows []summaryRow
+		var rows []ownerDayRow
 		if err := q.Scan(&rows).Error; err != nil {
 			return nil, err
 		}
@@ -80,14 +84,16 @@ func recentOwners(db *gorm.DB, appID string, f AnalyticsFilter, limit int, after
 		if len(rows) < chunk {
 			break
 		}
-		pos = &rows[len(rows)-1]
+		last := rows[len(rows)-1]
+		pos = &ownerMark{At: last.LastEventAt, Owner: last.Owner}
+		chunk = min(2*chunk, maxWalkChunk)
 	}
 	return owners[:min(len(owners), limit+1)], nil
 }
 
-// ownersNotBefore returns, in walk order, the owners of rows not met yet whose sessions all sort after
+// ownersNotBefore returns, in walk order, the owners of rows not met yet whose rows all sort after
 // the mark, and marks every owner of rows as met.
-func ownersNotBefore(scope func() *gorm.DB, rows []summaryRow, seen map[string]bool, after *ownerMark) ([]string, error) {
+func ownersNotBefore(scope func() *gorm.DB, rows []ownerDayRow, seen map[string]bool, after *ownerMark) ([]string, error) {
 	var candidates []string
 	for _, r := range rows {
 		if !seen[r.Owner] {
@@ -98,8 +104,17 @@ func ownersNotBefore(scope func() *gorm.DB, rows []summaryRow, seen map[string]b
 	if after == nil || len(candidates) == 0 {
 		return candidates, nil
 	}
-	var shown []string
-	err := scope().Distinct("owner").Where("owner IN ?", candidates).
-		Where("last_event_at > ? OR (last_event_at = ? AND owner <= ?)", after.At, after.At, after.Owner).Scan(&shown).Error
-	return slices.DeleteFunc(candidates, func(o string) bool { return slices.Contains(shown, o) }), err
+	shown := map[string]bool{}
+	for chunk := range slices.Chunk(candidates, 500) {
+		var part []string
+		err := scope().Distinct("owner").Where("owner IN ?", chunk).
+			Where("last_event_at > ? OR (last_event_at = ? AND owner <= ?)", after.At, after.At, after.Owner).Scan(&part).Error
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range part {
+			shown[o] = true
+		}
+	}
+	return slices.DeleteFunc(candidates, func(o string) bool { return shown[o] }), nil
 }

@@ -7,6 +7,7 @@ var (
 	BackfillCompletions  = backfillCompletions
 	BackfillFamilyStarts = backfillFamilyStarts
 	OpaqueButtonColors   = opaqueButtonColors
+	IngestBatch          = ingestBatch
 )
 
 // NewHashPool builds a hashing pool apart from the process's own.

@@ -18,6 +18,20 @@ type migration struct {
 // backfills run after a step's SQL, in its transaction, for data SQL cannot compute portably.
 var backfills = map[int]func(tx *gorm.DB) error{
 	11: backfillCompletions, 12: ownerSearchIndex, 13: rollupStorage, 14: backfillFamilyStarts, 15: opaqueButtonColors,
+	17: ownerDailyStorage,
+}
+
+// ownerDailyStorage gives owner_daily what the other rollups have on PostgreSQL: room for HOT updates,
+// frequent autovacuum, and a trigram index for owner search.
+func ownerDailyStorage(tx *gorm.DB) error {
+	if !IsPostgres(tx) {
+		return nil
+	}
+	if err := tx.Exec("ALTER TABLE owner_daily SET (fillfactor = 70, autovacuum_vacuum_scale_factor = 0.02, " +
+		"autovacuum_analyze_scale_factor = 0.05)").Error; err != nil {
+		return err
+	}
+	return trigramIndex(tx, "owner_daily")
 }
 
 // backfillFamilyStarts dates each existing token family from its code's issue, as new families are,
@@ -48,7 +62,10 @@ func rollupStorage(tx *gorm.DB) error {
 // ownerSearchIndex speeds up the owners page's substring search on PostgreSQL with a trigram index.
 // pg_trgm ships with PostgreSQL but creating it needs the CREATE privilege on the database; without
 // it the search still works, by scanning, so a refusal is not an error.
-func ownerSearchIndex(tx *gorm.DB) error {
+func ownerSearchIndex(tx *gorm.DB) error { return trigramIndex(tx, "session_summaries") }
+
+// trigramIndex indexes table's LOWER(owner) for substring search, when pg_trgm can be created.
+func trigramIndex(tx *gorm.DB, table string) error {
 	if !IsPostgres(tx) {
 		return nil
 	}
@@ -57,7 +74,7 @@ func ownerSearchIndex(tx *gorm.DB) error {
 	}
 	err := tx.Exec("CREATE EXTENSION IF NOT EXISTS pg_trgm").Error
 	if err == nil {
-		err = tx.Exec("CREATE INDEX session_summaries_owner_search ON session_summaries USING gin (LOWER(owner) gin_trgm_ops)").Error
+		err = tx.Exec("CREATE INDEX " + table + "_owner_search ON " + table + " USING gin (LOWER(owner) gin_trgm_ops)").Error
 	}
 	if err != nil {
 		return tx.RollbackTo("trgm").Error

@@ -1,0 +1,143 @@
+package models
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// owner_daily counts each owner's sessions per day and dimension (make, mode, sandbox): sessions,
+// completed ones and the latest event. Owner lists, owner totals and unique-owner figures read it
+// instead of the session summaries, so their cost follows owner-days, not sessions: an app whose 50
+// owners come back hundreds of times a day costs 50 rows a day.
+//
+// Counts move with deltas like the other rollups. last_event_at only grows while a session keeps its
+// key; a session that leaves a row (its launch arrived late and moved its day, or its owner, make or
+// mode settled on another value) gets that row's latest event recomputed from the summaries, and a
+// row left with no sessions is deleted.
+
+// ownerKey is one owner_daily row.
+type ownerKey struct {
+	AppID, Day, Owner, Make, Mode string
+	Sandbox                       bool
+}
+
+func (k ownerKey) compare(o ownerKey) int {
+	return cmp.Or(cmp.Compare(k.AppID, o.AppID), cmp.Compare(k.Day, o.Day), cmp.Compare(k.Owner, o.Owner),
+		cmp.Compare(k.Make, o.Make), cmp.Compare(k.Mode, o.Mode), cmp.Compare(boolInt(k.Sandbox), boolInt(o.Sandbox)))
+}
+
+func (s sessionSummary) ownerKey() ownerKey {
+	return ownerKey{AppID: s.AppID, Day: s.Day, Owner: s.Owner, Make: s.Make, Mode: s.Mode, Sandbox: s.Sandbox}
+}
+
+// ownerDelta is a batch's change to one row.
+type ownerDelta struct {
+	sessions, completed int
+	lastEventAt         time.Time
+	left                bool      // a session left this row: it may be empty, or its latest event stale
+	leftAt              time.Time // the latest event of the sessions that left
+}
+
+// ownerDeltas sums a batch's changes to owner_daily, so each row is written once.
+type ownerDeltas map[ownerKey]*ownerDelta
+
+// add counts (sign 1) or uncounts (sign -1) a session under its owner's row. Sessions without an
+// owner belong to nobody's row. leaving says the session moves to another row.
+func (d ownerDeltas) add(s sessionSummary, sign int, leaving bool) {
+	if s.Owner == "" {
+		return
+	}
+	k := s.ownerKey()
+	od := d[k]
+	if od == nil {
+		od = &ownerDelta{}
+		d[k] = od
+	}
+	od.sessions += sign
+	if s.Outcome == StepCompleted {
+		od.completed += sign
+	}
+	if sign > 0 && s.LastEventAt.After(od.lastEventAt) {
+		od.lastEventAt = s.LastEventAt
+	}
+	if leaving {
+		od.left = true
+		if s.LastEventAt.After(od.leftAt) {
+			od.leftAt = s.LastEventAt
+		}
+	}
+}
+
+// move records that a session's summary changed from before to after. Within one row the latest
+// event only grows; a session that changes rows leaves its old one to be repaired.
+func (d ownerDeltas) move(before, after sessionSummary) {
+	d.add(before, -1, before.ownerKey() != after.ownerKey())
+	d.add(after, 1, false)
+}
+
+// flush writes the rows in key order (the lock order), then repairs the rows sessions left.
+func (d ownerDeltas) flush(tx *gorm.DB) error {
+	keys := make([]ownerKey, 0, len(d))
+	for k, od := range d {
+		if od.sessions != 0 || od.completed != 0 || od.left || !od.lastEventAt.IsZero() {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	slices.SortFunc(keys, ownerKey.compare)
+	var rows [][]any
+	var left []ownerKey
+	for _, k := range keys {
+		od := d[k]
+		at := od.lastEventAt
+		if at.IsZero() {
+			at = time.Unix(0, 0).UTC() // a row only uncounted here: GREATEST keeps the stored time
+		}
+		rows = append(rows, []any{k.AppID, k.Day, k.Owner, k.Make, k.Mode, k.Sandbox, od.sessions, od.completed, at})
+		if od.left {
+			left = append(left, k)
+		}
+	}
+	greatest := "MAX"
+	if IsPostgres(tx) {
+		greatest = "GREATEST"
+	}
+	const cols = "app_id, day, owner, make, mode, sandbox"
+	for chunk := range slices.Chunk(rows, 300) {
+		values, args := valuesList(chunk)
+		err := tx.Exec(fmt.Sprintf(`INSERT INTO owner_daily (%s, sessions, completed, last_event_at) VALUES %s
+			ON CONFLICT (%s) DO UPDATE SET sessions = owner_daily.sessions + excluded.sessions,
+			completed = owner_daily.completed + excluded.completed,
+			last_event_at = %s(owner_daily.last_event_at, excluded.last_event_at)`, cols, values, cols, greatest), args...).Error
+		if err != nil {
+			return err
+		}
+	}
+	return repairOwnerRows(tx, left, d)
+}
+
+// repairOwnerRows deletes the rows in keys that no session is counted under any more, and, where
+// a departed session may have held a row's latest event, sets it from the sessions still there.
+func repairOwnerRows(tx *gorm.DB, keys []ownerKey, d ownerDeltas) error {
+	const rowKey = "app_id = ? AND day = ? AND owner = ? AND make = ? AND mode = ? AND sandbox = ?"
+	for _, k := range keys {
+		args := []any{k.AppID, k.Day, k.Owner, k.Make, k.Mode, k.Sandbox}
+		if err := tx.Exec("DELETE FROM owner_daily WHERE "+rowKey+" AND sessions <= 0", args...).Error; err != nil {
+			return err
+		}
+		err := tx.Exec(`UPDATE owner_daily SET last_event_at = (SELECT MAX(s.last_event_at) FROM session_summaries s
+			WHERE s.app_id = owner_daily.app_id AND s.day = owner_daily.day AND s.owner = owner_daily.owner
+			AND s.make = owner_daily.make AND s.mode = owner_daily.mode AND s.sandbox = owner_daily.sandbox)
+			WHERE `+rowKey+" AND last_event_at <= ?", append(args, d[k].leftAt)...).Error
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
