@@ -89,19 +89,33 @@ func headlines(now, before models.Funnel) []headline {
 		{Label: "Conversion", Value: fmt.Sprintf("%.1f %%", now.ConversionRate*100)},
 		{Label: "Median time to connect", Value: fmt.Sprintf("%.0f s", now.MedianSecondsToComplete)},
 	}
-	pairs := [][2]float64{{float64(before.Started), float64(now.Started)}, {float64(before.Completed), float64(now.Completed)},
-		{before.ConversionRate, now.ConversionRate}, {before.MedianSecondsToComplete, now.MedianSecondsToComplete}}
-	for i, p := range pairs {
-		if change, ok := models.Change(p[0], p[1]); ok {
-			out[i].Change, out[i].Trend = fmt.Sprintf("%+.0f %% vs previous period", change*100), "down"
-			if change >= 0 {
-				out[i].Trend = "up"
-			}
-		} else {
-			out[i].Change, out[i].Trend = "no data in the previous period", "muted"
-		}
+	b, n := before.Started, now.Started
+	changes := []models.Comparison{
+		models.CountChange(float64(before.Started), float64(now.Started), b, n),
+		models.CountChange(float64(before.Completed), float64(now.Completed), b, n),
+		models.RateChange(before.ConversionRate, now.ConversionRate, b, n),
+		models.CountChange(before.MedianSecondsToComplete, now.MedianSecondsToComplete, before.Completed, now.Completed),
+	}
+	for i, ch := range changes {
+		out[i].Change, out[i].Trend = changeText(ch)
 	}
 	return out
+}
+
+// changeText words a comparison with the previous period: percent for counts and times, points for
+// rates, and "no comparison" when the previous period is no fair baseline.
+func changeText(ch models.Comparison) (text, trend string) {
+	if !ch.OK {
+		return fmt.Sprintf("no comparison (previous period under %d sessions or under a tenth of this one)", models.MinComparableSessions), "muted"
+	}
+	trend = "up"
+	if ch.Value < 0 {
+		trend = "down"
+	}
+	if ch.InPoints {
+		return fmt.Sprintf("%+.1f pp vs previous period", ch.Value*100), trend
+	}
+	return fmt.Sprintf("%+.0f %% vs previous period", ch.Value*100), trend
 }
 
 func percentOf(v, max int) float64 {
@@ -164,8 +178,7 @@ func dailyColumns(f models.Funnel) []column {
 
 // appFigures is one app's row on the organisation overview.
 type appFigures struct {
-	App     models.App
-	Funnel  models.Funnel
+	models.AppFigures
 	Percent float64 // conversion as a bar
 }
 
@@ -203,26 +216,19 @@ func (h *Handler) orgAnalyticsCSV(c *fiber.Ctx) error {
 	}
 	rows := [][]string{{"app_id", "app", "sessions_started", "sessions_completed", "conversion_rate", "median_seconds_to_complete"}}
 	for _, r := range figures {
-		rows = append(rows, []string{r.App.ID, r.App.Name, itoa(r.Funnel.Started), itoa(r.Funnel.Completed),
-			ftoa(r.Funnel.ConversionRate), ftoa(r.Funnel.MedianSecondsToComplete)})
+		rows = append(rows, []string{r.App.ID, r.App.Name, itoa(r.Started), itoa(r.Completed),
+			ftoa(r.ConversionRate), ftoa(r.TimeToComplete.Median)})
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return sendCSV(c, csvName("overview", cc.Org.ID, f), rows)
 }
 
-// orgFigures is each of the organisation's apps with its funnel under f.
+// orgFigures is each of the organisation's apps with its headline figures under f.
 func (h *Handler) orgFigures(orgID string, f models.AnalyticsFilter) ([]appFigures, error) {
-	apps, err := models.ListApps(h.DB, orgID)
-	if err != nil {
-		return nil, err
+	figures, err := models.OrgOverview(h.DB, orgID, f)
+	rows := make([]appFigures, len(figures))
+	for i, fig := range figures {
+		rows[i] = appFigures{AppFigures: fig, Percent: fig.ConversionRate * 100}
 	}
-	rows := make([]appFigures, 0, len(apps))
-	for _, app := range apps {
-		funnel, err := models.FunnelFor(h.DB, orgID, app.ID, f)
-		if err != nil {
-			return nil, err
-		}
-		rows = append(rows, appFigures{App: app, Funnel: funnel, Percent: funnel.ConversionRate * 100})
-	}
-	return rows, nil
+	return rows, err
 }

@@ -22,8 +22,31 @@ type funnelStepJSON struct {
 }
 
 type errorCountJSON struct {
+	Code  string  `json:"code"`
+	Count int     `json:"count"`
+	Share float64 `json:"share"` // of the sessions started
+}
+
+type errorMakeJSON struct {
 	Code  string `json:"code"`
+	Make  string `json:"make"`
 	Count int    `json:"count"`
+}
+
+type distributionJSON struct {
+	Sessions int     `json:"sessions"`
+	P25      float64 `json:"p25"`
+	Median   float64 `json:"median"`
+	P75      float64 `json:"p75"`
+	P90      float64 `json:"p90"`
+}
+
+type ownerFunnelJSON struct {
+	Started          int     `json:"started"`
+	Connected        int     `json:"connected"`
+	ConversionRate   float64 `json:"conversion_rate"`
+	Sessions         int     `json:"sessions"`
+	SessionsPerOwner float64 `json:"sessions_per_owner"`
 }
 
 type makeCountJSON struct {
@@ -43,8 +66,11 @@ type funnelJSON struct {
 	SessionsCompleted       int              `json:"sessions_completed"`
 	ConversionRate          float64          `json:"conversion_rate"`
 	MedianSecondsToComplete float64          `json:"median_seconds_to_complete"`
+	SecondsToComplete       distributionJSON `json:"seconds_to_complete"`
+	Owners                  *ownerFunnelJSON `json:"owners,omitempty"` // absent for a one-owner filter
 	Steps                   []funnelStepJSON `json:"steps"`
 	Errors                  []errorCountJSON `json:"errors"`
+	ErrorsByMake            []errorMakeJSON  `json:"errors_by_make"`
 	ByMake                  []makeCountJSON  `json:"by_make"`
 	Daily                   []dayCountJSON   `json:"daily"`
 }
@@ -81,14 +107,21 @@ type ownerTimelineJSON struct {
 }
 
 func toFunnelJSON(f models.Funnel) funnelJSON {
+	d := f.TimeToComplete
 	out := funnelJSON{SessionsStarted: f.Started, SessionsCompleted: f.Completed, ConversionRate: f.ConversionRate,
-		MedianSecondsToComplete: f.MedianSecondsToComplete, Steps: []funnelStepJSON{}, Errors: []errorCountJSON{},
-		ByMake: []makeCountJSON{}, Daily: []dayCountJSON{}}
+		MedianSecondsToComplete: f.MedianSecondsToComplete, SecondsToComplete: distributionJSON{d.Sessions, d.P25, d.Median, d.P75, d.P90},
+		Steps: []funnelStepJSON{}, Errors: []errorCountJSON{}, ErrorsByMake: []errorMakeJSON{}, ByMake: []makeCountJSON{}, Daily: []dayCountJSON{}}
+	if o := f.Owners; o != nil {
+		out.Owners = &ownerFunnelJSON{o.Started, o.Connected, o.ConversionRate, o.Sessions, o.SessionsPerOwner}
+	}
+	for _, e := range f.ErrorsByMake {
+		out.ErrorsByMake = append(out.ErrorsByMake, errorMakeJSON{e.Code, e.Make, e.Count})
+	}
 	for _, s := range f.Steps {
 		out.Steps = append(out.Steps, funnelStepJSON{s.Step, s.Sessions, s.DropOffRate})
 	}
 	for _, e := range f.Errors {
-		out.Errors = append(out.Errors, errorCountJSON{e.Code, e.Count})
+		out.Errors = append(out.Errors, errorCountJSON{e.Code, e.Count, e.Share})
 	}
 	for _, m := range f.ByMake {
 		out.ByMake = append(out.ByMake, makeCountJSON{m.Make, m.Started, m.Completed})
@@ -187,6 +220,10 @@ func (h *Handler) apiAnalyticsOwners(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	total, err := models.OwnersCount(h.DB, app.OrgID, app.ID, f)
+	if err != nil {
+		return err
+	}
 	out := make([]ownerJSON, 0, len(owners))
 	for _, o := range owners {
 		out = append(out, toOwnerJSON(o))
@@ -195,7 +232,7 @@ func (h *Handler) apiAnalyticsOwners(c *fiber.Ctx) error {
 	if next != "" {
 		nextCursor = &next
 	}
-	return c.JSON(fiber.Map{"owners": out, "next_cursor": nextCursor})
+	return c.JSON(fiber.Map{"owners": out, "next_cursor": nextCursor, "total": total})
 }
 
 // ownersCSV exports every owner under f in the requested order (limit and cursor are for pages, not exports).

@@ -103,12 +103,16 @@ func TestAnalyticsFunnelAPI(t *testing.T) {
 	base := "/api/v1/apps/" + app + "/analytics/funnel"
 	var got funnelJSON
 	s.getJSON(base+"?"+fixtureRange, a.Token, &got)
+	// Completions took 5 s (s1) and 6 s (s2); alice connected, bob and the formula owner did not.
 	want := funnelJSON{SessionsStarted: 5, SessionsCompleted: 2, ConversionRate: 0.4, MedianSecondsToComplete: 5.5,
+		SecondsToComplete: distributionJSON{Sessions: 2, P25: 5, Median: 5.5, P75: 6, P90: 6},
+		Owners:            &ownerFunnelJSON{Started: 3, Connected: 1, ConversionRate: 1.0 / 3, Sessions: 5, SessionsPerOwner: 5.0 / 3},
 		Steps: []funnelStepJSON{{"launched", 5, 0}, {"brand_selected", 4, dropOff(4, 5)}, {"signed_in", 3, dropOff(3, 4)},
 			{"vehicles_selected", 2, dropOff(2, 3)}, {"permissions_approved", 2, 0}, {"completed", 2, 0}},
-		Errors: []errorCountJSON{{"vehicle_incompatible", 1}},
-		ByMake: []makeCountJSON{{"BMW", 2, 2}, {"", 1, 0}, {"FORD", 1, 0}, {"TESLA", 1, 0}},
-		Daily:  []dayCountJSON{{"2025-03-10", 2, 2}, {"2025-03-11", 2, 0}, {"2025-03-12", 1, 0}, {"2025-03-13", 0, 0}}}
+		Errors:       []errorCountJSON{{"vehicle_incompatible", 1, 0.2}},
+		ErrorsByMake: []errorMakeJSON{{"vehicle_incompatible", "TESLA", 1}},
+		ByMake:       []makeCountJSON{{"BMW", 2, 2}, {"", 1, 0}, {"FORD", 1, 0}, {"TESLA", 1, 0}},
+		Daily:        []dayCountJSON{{"2025-03-10", 2, 2}, {"2025-03-11", 2, 0}, {"2025-03-12", 1, 0}, {"2025-03-13", 0, 0}}}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("funnel:\n got %+v\nwant %+v", got, want)
 	}

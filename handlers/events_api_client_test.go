@@ -110,17 +110,26 @@ func (e eventsApp) ownersPaged(t *testing.T, f truthFilter, limit int) []ownerJS
 	t.Helper()
 	var all []ownerJSON
 	cursor := ""
+	total := -1
 	for pages := 1; ; pages++ {
 		var page struct {
 			Owners     []ownerJSON `json:"owners"`
 			NextCursor *string     `json:"next_cursor"`
+			Total      int         `json:"total"`
 		}
 		e.s.getJSON(fmt.Sprintf("%s&limit=%d&cursor=%s", e.analytics("owners", f), limit, url.QueryEscape(cursor)), e.a.Token, &page)
 		if len(page.Owners) > limit || page.NextCursor != nil && len(page.Owners) != limit {
 			t.Fatalf("owners?%s page %d: %d owners with next_cursor %v, limit %d", f.query(), pages, len(page.Owners), page.NextCursor, limit)
 		}
 		all = append(all, page.Owners...)
+		if total >= 0 && page.Total != total {
+			t.Fatalf("owners?%s page %d: total %d, the first page said %d", f.query(), pages, page.Total, total)
+		}
+		total = page.Total
 		if page.NextCursor == nil {
+			if total != len(all) {
+				t.Fatalf("owners?%s: total %d, but the pages list %d owners", f.query(), total, len(all))
+			}
 			return all
 		}
 		if pages > 200 {

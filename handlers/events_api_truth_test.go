@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"cmp"
+	"math"
 	"net/url"
 	"slices"
 	"strings"
@@ -141,8 +142,8 @@ func expectedFunnel(all []truthSession, f truthFilter) funnelJSON {
 		}
 	}
 	out := funnelJSON{SessionsStarted: reached["launched"], SessionsCompleted: reached["completed"],
-		Errors: []errorCountJSON{}, ByMake: expectedByMake(kept), Daily: expectedDaily(kept, f),
-		MedianSecondsToComplete: expectedMedian(kept)}
+		Errors: []errorCountJSON{}, ErrorsByMake: expectedErrorsByMake(kept), ByMake: expectedByMake(kept), Daily: expectedDaily(kept, f),
+		MedianSecondsToComplete: expectedMedian(kept), SecondsToComplete: expectedDistribution(kept), Owners: expectedOwnerFunnel(kept)}
 	out.ConversionRate = rate(out.SessionsCompleted, out.SessionsStarted)
 	prev := 0
 	for i, step := range append([]string{"launched"}, genFunnel...) {
@@ -153,9 +154,64 @@ func expectedFunnel(all []truthSession, f truthFilter) funnelJSON {
 		out.Steps, prev = append(out.Steps, st), st.Sessions
 	}
 	for code, n := range errs {
-		out.Errors = append(out.Errors, errorCountJSON{Code: code, Count: n})
+		out.Errors = append(out.Errors, errorCountJSON{Code: code, Count: n, Share: rate(n, out.SessionsStarted)})
 	}
 	slices.SortFunc(out.Errors, func(a, b errorCountJSON) int { return cmp.Or(b.Count-a.Count, strings.Compare(a.Code, b.Code)) })
+	return out
+}
+
+// expectedDistribution is the nearest-rank quartiles and 90th percentile of the whole seconds from
+// earliest launch to earliest completion (the median as expectedMedian has it).
+func expectedDistribution(kept []truthSession) distributionJSON {
+	var secs []int
+	for _, s := range kept {
+		if s.startedAt != nil && s.completedAt != nil {
+			secs = append(secs, int(s.completedAt.Sub(*s.startedAt)/time.Second))
+		}
+	}
+	slices.Sort(secs)
+	n := len(secs)
+	if n == 0 {
+		return distributionJSON{}
+	}
+	rank := func(q float64) float64 { return float64(secs[int(math.Ceil(q*float64(n)))-1]) }
+	return distributionJSON{Sessions: n, P25: rank(0.25), Median: expectedMedian(kept), P75: rank(0.75), P90: rank(0.9)}
+}
+
+// expectedOwnerFunnel counts owners: those with a session, those with a completed one.
+func expectedOwnerFunnel(kept []truthSession) *ownerFunnelJSON {
+	started, connected := map[string]bool{}, map[string]bool{}
+	out := &ownerFunnelJSON{}
+	for _, s := range kept {
+		if s.owner == "" {
+			continue
+		}
+		out.Sessions++
+		started[s.owner] = true
+		if s.outcome == "completed" {
+			connected[s.owner] = true
+		}
+	}
+	out.Started, out.Connected = len(started), len(connected)
+	out.ConversionRate, out.SessionsPerOwner = rate(out.Connected, out.Started), rate(out.Sessions, out.Started)
+	return out
+}
+
+// expectedErrorsByMake counts the sessions that ended in each error, per make, most first.
+func expectedErrorsByMake(kept []truthSession) []errorMakeJSON {
+	counts := map[[2]string]int{}
+	for _, s := range kept {
+		if s.errorCode != "" {
+			counts[[2]string{s.errorCode, s.make}]++
+		}
+	}
+	out := []errorMakeJSON{}
+	for k, n := range counts {
+		out = append(out, errorMakeJSON{Code: k[0], Make: k[1], Count: n})
+	}
+	slices.SortFunc(out, func(a, b errorMakeJSON) int {
+		return cmp.Or(b.Count-a.Count, strings.Compare(a.Code, b.Code), strings.Compare(a.Make, b.Make))
+	})
 	return out
 }
 

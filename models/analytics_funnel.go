@@ -46,8 +46,11 @@ type Funnel struct {
 	Completed               int
 	ConversionRate          float64
 	MedianSecondsToComplete float64
+	TimeToComplete          Distribution // seconds from launch to completion, of the completed sessions
+	Owners                  *OwnerFunnel // by owner rather than by session (nil for a one-owner filter)
 	Steps                   []FunnelStep
 	Errors                  []ErrorCount
+	ErrorsByMake            []ErrorMakeCount
 	ByMake                  []MakeCount
 	Daily                   []DayCount
 }
@@ -59,10 +62,11 @@ type FunnelStep struct {
 	DropOffRate float64
 }
 
-// ErrorCount is how many sessions ended with an error code.
+// ErrorCount is how many sessions ended with an error code, and their share of the sessions started.
 type ErrorCount struct {
 	Code  string
 	Count int
+	Share float64
 }
 
 // MakeCount is the sessions started and completed with one make ("" when none was chosen).
@@ -100,15 +104,18 @@ func FunnelFor(db *gorm.DB, orgID, appID string, f AnalyticsFilter) (Funnel, err
 		return Funnel{}, Invalid("from", "range_too_long", "Choose a range of at most 1000 days.")
 	}
 	var (
-		cells                   []funnelCell
-		errs                    []ErrorCount
-		median                  float64
-		cellsErr, errsErr, mErr error
+		cells                                  []funnelCell
+		errs                                   []ErrorCount
+		byMake                                 []ErrorMakeCount
+		durations                              []durationCount
+		owners                                 *OwnerFunnel
+		cellsErr, errsErr, mErr, ownErr         error
 	)
-	reads := []func(){func() { median, mErr = medianSecondsToComplete(db, appID, f) }}
+	reads := []func(){func() { durations, mErr = completionHistogram(db, appID, f) }}
 	if f.Owner == "" {
 		reads = append(reads, func() { cells, cellsErr = rollupCells(db, appID, f) },
-			func() { errs, errsErr = rollupErrors(db, appID, f) })
+			func() { errs, byMake, errsErr = rollupErrors(db, appID, f) },
+			func() { owners, ownErr = ownerFunnel(db, appID, f) })
 	} else {
 		reads = append(reads, func() { cells, errs, cellsErr = ownerCells(db, appID, f) })
 	}
@@ -116,11 +123,14 @@ func FunnelFor(db *gorm.DB, orgID, appID string, f AnalyticsFilter) (Funnel, err
 	// dashboard waits for the slowest, not for all of them (SQLite has one connection).
 	_, inTransaction := db.Statement.ConnPool.(gorm.TxCommitter) // one connection: no parallel reads
 	concurrently(IsPostgres(db) && !inTransaction, reads...)
-	if err := cmp.Or(cellsErr, errsErr, mErr); err != nil {
+	if err := cmp.Or(cellsErr, errsErr, mErr, ownErr); err != nil {
 		return Funnel{}, err
 	}
 	out := buildFunnel(cells, errs, f.Range)
-	out.MedianSecondsToComplete = median
+	out.TimeToComplete = distributionOf(durations)
+	out.MedianSecondsToComplete = out.TimeToComplete.Median
+	out.Owners = owners
+	out.ErrorsByMake = byMake
 	return out, nil
 }
 
@@ -172,12 +182,25 @@ func rollupCells(db *gorm.DB, appID string, f AnalyticsFilter) ([]funnelCell, er
 	return cells, err
 }
 
-// rollupErrors reads error_daily for f (which has no owner) likewise.
-func rollupErrors(db *gorm.DB, appID string, f AnalyticsFilter) ([]ErrorCount, error) {
-	var errs []ErrorCount
+// rollupErrors reads error_daily for f (which has no owner) likewise: the counts by code and by
+// code and make, from one read.
+func rollupErrors(db *gorm.DB, appID string, f AnalyticsFilter) ([]ErrorCount, []ErrorMakeCount, error) {
+	var cells []ErrorMakeCount
 	err := dimensionScope(db.Table("error_daily").Where("app_id = ? AND day BETWEEN ? AND ?", appID, dayOf(f.Range.From), dayOf(f.Range.To)), f).
-		Select("error_code AS code, SUM(sessions) AS count").Group("error_code").Scan(&errs).Error
-	return errs, err
+		Select("error_code AS code, make, SUM(sessions) AS count").Group("error_code, make").Scan(&cells).Error
+	byCode := map[string]int{}
+	for _, c := range cells {
+		byCode[c.Code] += c.Count
+	}
+	errs := make([]ErrorCount, 0, len(byCode))
+	for code, n := range byCode {
+		errs = append(errs, ErrorCount{Code: code, Count: n})
+	}
+	cells = slices.DeleteFunc(cells, func(c ErrorMakeCount) bool { return c.Count == 0 })
+	slices.SortFunc(cells, func(a, b ErrorMakeCount) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Code, b.Code), cmp.Compare(a.Make, b.Make))
+	})
+	return errs, cells, err
 }
 
 // ownerCells counts f's owner's sessions from their summaries, in the shape of the rollups.
@@ -208,10 +231,10 @@ func ownerCells(db *gorm.DB, appID string, f AnalyticsFilter) ([]funnelCell, []E
 // durationCount is how many sessions took Seconds to complete.
 type durationCount struct{ Seconds, Sessions int }
 
-// medianSecondsToComplete is the median time, in whole seconds, from launch to completion of the
-// completed sessions under f: from the completion histogram (its size is bounded by the distinct
+// completionHistogram counts the completed sessions under f by whole seconds from launch to
+// completion, in ascending order: from completion_daily (its size is bounded by the distinct
 // durations, not by history), or, for one owner, from the owner's session summaries.
-func medianSecondsToComplete(db *gorm.DB, appID string, f AnalyticsFilter) (float64, error) {
+func completionHistogram(db *gorm.DB, appID string, f AnalyticsFilter) ([]durationCount, error) {
 	var buckets []durationCount
 	if f.Owner == "" {
 		byMake := f
@@ -219,7 +242,7 @@ func medianSecondsToComplete(db *gorm.DB, appID string, f AnalyticsFilter) (floa
 		err := dimensionScope(db.Table("completion_daily").Where("app_id = ? AND make = ? AND day BETWEEN ? AND ?",
 			appID, cmp.Or(f.Make, allMakes), dayOf(f.Range.From), dayOf(f.Range.To)), byMake).
 			Select("seconds, SUM(sessions) AS sessions").Group("seconds").Order("seconds").Scan(&buckets).Error
-		return medianOfHistogram(buckets), err
+		return buckets, err
 	}
 	var rows []sessionSummary
 	err := summaryScope(db, appID, f).Select("started_at, completed_at").
@@ -233,29 +256,7 @@ func medianSecondsToComplete(db *gorm.DB, appID string, f AnalyticsFilter) (floa
 		buckets = append(buckets, durationCount{secs, n})
 	}
 	slices.SortFunc(buckets, func(a, b durationCount) int { return a.Seconds - b.Seconds })
-	return medianOfHistogram(buckets), err
-}
-
-// medianOfHistogram is the median of values given as (value, count) in ascending order: the middle
-// value, or the mean of the middle two for an even count; 0 for none.
-func medianOfHistogram(buckets []durationCount) float64 {
-	total := 0
-	for _, b := range buckets {
-		total += b.Sessions
-	}
-	if total == 0 {
-		return 0
-	}
-	at := func(pos int) float64 { // the value at 0-based position pos
-		for _, b := range buckets {
-			if pos < b.Sessions {
-				return float64(b.Seconds)
-			}
-			pos -= b.Sessions
-		}
-		return 0
-	}
-	return (at((total-1)/2) + at(total/2)) / 2
+	return buckets, err
 }
 
 // ratio is num/den, 0 when den is 0.
@@ -283,6 +284,9 @@ func buildFunnel(cells []funnelCell, errs []ErrorCount, r DateRange) Funnel {
 		out.Steps = append(out.Steps, fs)
 	}
 	out.Errors = slices.DeleteFunc(append([]ErrorCount{}, errs...), func(e ErrorCount) bool { return e.Count == 0 })
+	for i := range out.Errors {
+		out.Errors[i].Share = ratio(out.Errors[i].Count, out.Started)
+	}
 	slices.SortFunc(out.Errors, func(a, b ErrorCount) int { return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Code, b.Code)) })
 	return out
 }

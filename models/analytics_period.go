@@ -40,11 +40,3 @@ func PreviousPeriod(r DateRange) DateRange {
 	to := r.From.AddDate(0, 0, -1)
 	return DateRange{From: to.AddDate(0, 0, 1-days), To: to}
 }
-
-// Change is the relative change from before to now (0.25 = +25 %); ok is false when before is 0.
-func Change(before, now float64) (change float64, ok bool) {
-	if before == 0 {
-		return 0, false
-	}
-	return (now - before) / before, true
-}
