@@ -100,45 +100,30 @@ func runOutage(t *testing.T, pg *throwawayPostgres, load *outageLoad, mode strin
 	return w
 }
 
-// checkOutageAnswers checks every answer: the normal one or a 503 with Retry-After, never anything
-// else, and never a success for a request made and answered while the database was stopped; each
-// kind of request met each outage, and got 503 in it. Problems are counted by kind, with an example.
+// checkOutageAnswers checks every answer (judge), and that each outage was met by every kind of
+// request, answered 503, and by /healthz, answered 200. Problems are counted by kind, with an example.
 func checkOutageAnswers(t *testing.T, load *outageLoad, windows []outageWindow) {
 	t.Helper()
 	problems := map[string][]string{} // kind → examples
-	unavailable := map[string]int{}   // "window probe" → 503s answered while the database was stopped
+	seen := map[string]int{}          // "window probe status" while the database was stopped
 	for _, a := range load.answers {
-		normal, usesDB := load.normal(a.probe)
 		var in *outageWindow
 		for i := range windows {
 			if windows[i].down(a) {
 				in = &windows[i]
+				seen[fmt.Sprintf("%s %s %d", in.mode, a.probe, a.status)]++
 			}
 		}
-		example := fmt.Sprintf("sent %s: %.200s", a.sent.Format("15:04:05.000"), a.body)
-		switch {
-		case a.err != nil:
-			kind := a.probe + ": no answer (the server must keep answering)"
-			problems[kind] = append(problems[kind], a.err.Error())
-		case a.status == http.StatusServiceUnavailable && usesDB:
-			if !retryAfterOK(a.retryAfter) {
-				kind := a.probe + ": 503 without a Retry-After of whole seconds"
-				problems[kind] = append(problems[kind], example)
-			}
-			if in != nil {
-				unavailable[in.mode+" "+a.probe]++
-			}
-		case a.status != normal:
-			kind := fmt.Sprintf("%s: status %d (want %d, or 503 while the database is away)", a.probe, a.status, normal)
-			problems[kind] = append(problems[kind], example)
-		case in != nil && usesDB:
-			kind := fmt.Sprintf("%s: status %d while PostgreSQL was stopped, a success that cannot have happened", a.probe, a.status)
+		if kind, example := load.judge(a, in); kind != "" {
 			problems[kind] = append(problems[kind], example)
 		}
 	}
 	for _, w := range windows {
+		if seen[w.mode+" healthz 200"] == 0 {
+			problems[w.mode+" outage: /healthz never answered 200 while PostgreSQL was stopped"] = nil
+		}
 		for _, probe := range load.dbProbes() {
-			if unavailable[w.mode+" "+probe] == 0 {
+			if seen[w.mode+" "+probe+" 503"] == 0 {
 				problems[fmt.Sprintf("%s outage: no %s request was answered 503 while PostgreSQL was stopped", w.mode, probe)] = nil
 			}
 		}
@@ -154,6 +139,26 @@ func checkOutageAnswers(t *testing.T, load *outageLoad, windows []outageWindow) 
 	if len(lines) > 0 {
 		t.Errorf("wrong answers among %d:\n%s", len(load.answers), strings.Join(lines, "\n"))
 	}
+}
+
+// judge says what is wrong with an answer ("" when nothing): an answer is the normal one or a 503 with
+// Retry-After, and never a success for a request made and answered while the database was stopped (in).
+func (l *outageLoad) judge(a outageAnswer, in *outageWindow) (kind, example string) {
+	normal, usesDB := l.normal(a.probe)
+	example = fmt.Sprintf("sent %s: %.200s", a.sent.Format("15:04:05.000"), a.body)
+	switch {
+	case a.err != nil:
+		return a.probe + ": no answer (the server must keep answering)", a.err.Error()
+	case a.status == http.StatusServiceUnavailable && usesDB:
+		if !retryAfterOK(a.retryAfter) {
+			return a.probe + ": 503 without a Retry-After of whole seconds", example
+		}
+	case a.status != normal:
+		return fmt.Sprintf("%s: status %d (want %d, or 503 while the database is away)", a.probe, a.status, normal), example
+	case in != nil && usesDB:
+		return fmt.Sprintf("%s: status %d while PostgreSQL was stopped, a success that cannot have happened", a.probe, a.status), example
+	}
+	return "", ""
 }
 
 // checkOutageRecovery measures, for each kind of request, the first success sent after PostgreSQL was
