@@ -72,7 +72,10 @@ func (h *Handler) saveBranding(c *fiber.Ctx) error {
 		if models.FieldErrors(err) == nil {
 			return err
 		}
-		typed, _ := models.LoadDraft(h.DB, cc.Org.ID, d.ID)
+		typed, loadErr := models.LoadDraft(h.DB, cc.Org.ID, d.ID)
+		if loadErr != nil {
+			return loadErr
+		}
 		typed.ButtonColorInput, typed.AccountSelect = color, accountSelect
 		if ms, mErr := models.NormalizeMakes(makes); mErr == nil {
 			typed.Makes = ms

@@ -2,17 +2,13 @@ package handlers
 
 import (
 	"cmp"
-	"database/sql"
-	"database/sql/driver"
 	"errors"
-	"net"
 	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/csrf"
 	"github.com/gofiber/fiber/v2/utils"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"keyfob/models"
 )
@@ -67,26 +63,11 @@ func classify(err error) (int, apiError) {
 			return fe.Code, apiError{"server_error", "Something went wrong on our side.", ""}
 		}
 		return fe.Code, apiError{strings.ReplaceAll(strings.ToLower(fiberStatusText(fe.Code)), " ", "_"), fe.Message, ""}
-	case databaseUnavailable(err):
+	case models.DatabaseUnavailable(err):
 		return fiber.StatusServiceUnavailable, apiError{"unavailable", "Keyfob cannot reach its database right now. Nothing was changed; try again in a moment.", ""}
 	default:
 		return fiber.StatusInternalServerError, apiError{"server_error", "Something went wrong on our side. It has been logged.", ""}
 	}
-}
-
-// databaseUnavailable recognises a lost or refused database connection, which is a 503 (try again),
-// not a 500: PostgreSQL restarting, the network to it down, or the server shutting connections.
-func databaseUnavailable(err error) bool {
-	var netErr net.Error
-	var pgErr *pgconn.PgError
-	switch {
-	case errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone), errors.As(err, &netErr):
-		return true
-	case errors.As(err, &pgErr):
-		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P0")
-	}
-	var connectErr *pgconn.ConnectError
-	return errors.As(err, &connectErr) || strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "database is closed")
 }
 
 func fiberStatusText(code int) string {
@@ -114,6 +95,9 @@ func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 	if errors.As(err, &busy) {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(busy.RetryAfter))
 	}
+	if status == fiber.StatusServiceUnavailable && c.GetRespHeader(fiber.HeaderRetryAfter) == "" {
+		c.Set(fiber.HeaderRetryAfter, retryAfterUnavailable)
+	}
 	if strings.HasPrefix(c.Path(), "/v2.0") {
 		return writeVehicleError(c, err, status, body.Message)
 	}
@@ -134,8 +118,22 @@ func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 	if status == fiber.StatusUnauthorized && c.Method() == fiber.MethodGet {
 		return c.Redirect(signInURL(c), fiber.StatusSeeOther)
 	}
+	if status >= 500 && isConnect(c) {
+		// A car owner mid-flow gets Connect's own page (no console chrome, no referrer), not the console's.
+		return h.connectErrorPage(c, status, "Connect cannot continue right now", body.Message)
+	}
 	c.Status(status)
-	return h.render(c, "console/error", fiber.Map{"Title": fiberStatusText(status), "Status": status, "Message": body.Message})
+	return h.renderPage(c, "console/error", fiber.Map{"Title": fiberStatusText(status), "Status": status, "Message": body.Message}, true)
+}
+
+// retryAfterUnavailable is the Retry-After of a 503, in seconds: a restarting database is usually back
+// within a few seconds, and the pool reconnects on the next request.
+const retryAfterUnavailable = "5"
+
+// isConnect reports whether the request is a car owner's: the authorize link, Connect's steps, the Link widget.
+func isConnect(c *fiber.Ctx) bool {
+	p := c.Path()
+	return p == "/oauth/authorize" || strings.HasPrefix(p, "/connect/") || strings.HasPrefix(p, "/link/")
 }
 
 func isAPI(c *fiber.Ctx) bool {

@@ -16,16 +16,27 @@ func (h *Handler) healthz(c *fiber.Ctx) error {
 // readyz says whether this replica should get traffic: the database answers, migrations are applied
 // and the server is not shutting down.
 func (h *Handler) readyz(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderCacheControl, "no-store")
 	if h.draining.Load() {
-		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "shutting down"})
+		return notReady(c, "shutting down")
 	}
 	if err := models.Ping(h.DB); err != nil {
-		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "database unreachable"})
+		return notReady(c, "database unreachable")
 	}
-	if pending, err := models.MigrationsPending(h.DB); err != nil || pending > 0 {
-		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "migrations pending"})
+	pending, err := models.MigrationsPending(h.DB)
+	if err != nil {
+		return notReady(c, "database unreachable")
+	}
+	if pending > 0 {
+		return notReady(c, "migrations pending")
 	}
 	return c.JSON(fiber.Map{"status": "ready"})
+}
+
+// notReady is readiness's 503; like every 503 it says when to look again.
+func notReady(c *fiber.Ctx, why string) error {
+	c.Set(fiber.HeaderRetryAfter, retryAfterUnavailable)
+	return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": why})
 }
 
 // logPanic records a recovered panic with its stack; the client gets the generic 500 page.

@@ -57,6 +57,7 @@ func (h *Handler) linkOpen(c *fiber.Ctx) error {
 	req, _, err := models.OpenLinkToken(h.DB, c.Params("token"))
 	var linkErr *models.LinkError
 	if errors.As(err, &linkErr) {
+		c.Status(linkRefusalStatus(linkErr))
 		return h.renderLinkResult(c, linkResult{LinkOutcome: models.LinkOutcome{Event: "error", ErrorType: linkErr.Type, ErrorMessage: linkErr.Message},
 			Origins: []string{"*"}, Message: linkMessages["error"]})
 	}
@@ -64,6 +65,15 @@ func (h *Handler) linkOpen(c *fiber.Ctx) error {
 		return err
 	}
 	return h.launchConnect(c, req)
+}
+
+// linkRefusalStatus says why a link token cannot open the widget: a token that worked once (used, or
+// past its 10 minutes) is gone for good, 410; one never issued is unknown, 404. The page is the same.
+func linkRefusalStatus(e *models.LinkError) int {
+	if e.Type == "token_invalid" {
+		return fiber.StatusNotFound
+	}
+	return fiber.StatusGone
 }
 
 // linkResult is what the result page reports to the app's page and where it sends the browser.

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"keyfob/models"
 )
 
 // linkSetup is an app with a test API key and a Link user.
@@ -95,4 +97,44 @@ func TestLinkExitExpiryAndIsolation(t *testing.T) {
 	wantStatus(t, resp, raw, http.StatusNotFound)
 	resp, raw = s.api("POST", "/user", "", map[string]string{"client_user_id": "x"})
 	wantStatus(t, resp, raw, http.StatusUnauthorized)
+}
+
+// A link token that cannot open the widget answers with the result page (which reports the error to
+// the app's page by postMessage) and a status that says why: 410 used or expired, 404 never issued.
+// It was 200, so anything watching statuses (the app's logs, a monitor) saw a success (issue 10, 6).
+func TestLinkTokenRefusalStatus(t *testing.T) {
+	s := newTestServer(t)
+	_, key, userID := s.linkSetup(t)
+	issue := func() string {
+		return s.apiJSON("POST", "/link/token", key, map[string]any{"user_id": userID}, 201)["link_token"].(string)
+	}
+	used := issue()
+	if resp, body := s.browser().get("/link/" + used); resp.StatusCode != http.StatusFound {
+		t.Fatalf("first open: %d %.300s", resp.StatusCode, body)
+	}
+	expired := issue()
+	s.db.Exec("UPDATE link_tokens SET expires_at = ? WHERE hash = ?", time.Now().UTC().Add(-time.Second), models.HashToken(expired))
+
+	for _, tc := range []struct {
+		name, token, errorType string
+		status                 int
+	}{
+		{"used", used, "token_consumed", http.StatusGone},
+		{"expired", expired, "token_expired", http.StatusGone},
+		{"never issued", models.NewToken(models.PrefixLinkToken), "token_invalid", http.StatusNotFound},
+		{"malformed", "kf_link_nonsense", "token_invalid", http.StatusNotFound},
+	} {
+		resp, body := s.browser().get("/link/" + tc.token)
+		page := html.UnescapeString(body)
+		if resp.StatusCode != tc.status {
+			t.Errorf("%s token: status %d, want %d", tc.name, resp.StatusCode, tc.status)
+		}
+		if !strings.Contains(page, `id="link-result"`) || !strings.Contains(page, `"source":"keyfob-link"`) ||
+			!strings.Contains(page, `"event":"error"`) || !strings.Contains(page, `"type":"`+tc.errorType+`"`) {
+			t.Errorf("%s token: the result page reports error %s to the opener; got %.600s", tc.name, tc.errorType, page)
+		}
+		if resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("Referrer-Policy") != "no-referrer" {
+			t.Errorf("%s token: the page is not cached and sends no referrer: %v", tc.name, resp.Header)
+		}
+	}
 }

@@ -145,32 +145,35 @@ func refuseCrossSite(c *fiber.Ctx) error {
 }
 
 // csrfProtection is Fiber's CSRF middleware with its tokens in the shared database, read from the
-// form field _csrf (or the X-CSRF-Token header for scripts).
-func (h *Handler) csrfProtection() fiber.Handler {
+// form field _csrf (or the X-CSRF-Token header for scripts), followed by the check that the token it
+// hands out was stored (see csrfStore).
+func (h *Handler) csrfProtection() []fiber.Handler {
 	name := "keyfob_csrf"
 	if h.Cfg.SecureCookies() {
 		name = "__Host-keyfob_csrf"
 	}
-	return csrf.New(csrf.Config{
+	store := newCSRFStore(h.kv)
+	extract := func(c *fiber.Ctx) (string, error) {
+		if token := bodyValue(c, "_csrf"); token != "" {
+			return token, nil
+		}
+		if token := c.Get("X-CSRF-Token"); token != "" {
+			return token, nil
+		}
+		return "", csrf.ErrTokenNotFound
+	}
+	return []fiber.Handler{csrf.New(csrf.Config{
 		CookieName:     name,
 		CookieSecure:   h.Cfg.SecureCookies(),
 		CookieHTTPOnly: true,
 		CookieSameSite: "Lax",
 		Expiration:     12 * time.Hour,
-		Storage:        h.kv,
+		Storage:        store,
 		ContextKey:     localCSRF,
 		KeyGenerator:   func() string { return models.NewToken("") },
-		Extractor: func(c *fiber.Ctx) (string, error) {
-			if token := bodyValue(c, "_csrf"); token != "" {
-				return token, nil
-			}
-			if token := c.Get("X-CSRF-Token"); token != "" {
-				return token, nil
-			}
-			return "", csrf.ErrTokenNotFound
-		},
-		ErrorHandler: func(c *fiber.Ctx, err error) error { return err },
-	})
+		Extractor:      extract,
+		ErrorHandler:   func(c *fiber.Ctx, err error) error { return store.explain(c, err, extract) },
+	}), store.stored}
 }
 
 // safeNext keeps a post-sign-in redirect on our own origin: a path with a single leading slash, no

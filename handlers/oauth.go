@@ -67,7 +67,11 @@ func (h *Handler) token(c *fiber.Ctx) error {
 // works, is never locked out by someone guessing with its public client_id.
 func (h *Handler) refuseClient(c *fiber.Ctx, clientID string, basic bool) error {
 	key := "token-client:" + clientID
-	if !models.ClientExists(h.DB, clientID) {
+	exists, err := models.ClientExists(h.DB, clientID)
+	if err != nil {
+		return err // unknown is not the same as unreadable: never invalid_client for a database failure
+	}
+	if !exists {
 		// Not a registered client: nothing to protect, and no counter row to grow the table with.
 		return oauthError(c, fiber.StatusUnauthorized, "invalid_client", "Client authentication failed: check the client_id and client_secret.")
 	}

@@ -122,7 +122,7 @@ func (h *Handler) apiRoutes(api fiber.Router) {
 // consoleRoutes is the HTML console: cookie sessions, CSRF on every form. Middleware is attached
 // per route (not with a prefix-less Group, which would run it for every later route too).
 func (h *Handler) consoleRoutes(app *fiber.App) {
-	public := []fiber.Handler{h.loadConsoleSession, refuseCrossSite, h.csrfProtection()}
+	public := append([]fiber.Handler{h.loadConsoleSession, refuseCrossSite}, h.csrfProtection()...)
 	signedIn := append(slices.Clone(public), h.requireConsoleUser)
 	with := func(chain []fiber.Handler, handlers ...fiber.Handler) []fiber.Handler {
 		return append(slices.Clone(chain), handlers...)

@@ -74,6 +74,12 @@ var errNoOrganization = fiber.NewError(fiber.StatusConflict, "You do not belong 
 
 // render fills in what every page needs (user, organisations, CSRF token, flash) and renders name.
 func (h *Handler) render(c *fiber.Ctx, name string, data fiber.Map) error {
+	return h.renderPage(c, name, data, false)
+}
+
+// renderPage is render; an error page (errorPage) renders even when the signed-in user's
+// organisations cannot be read, since that may be the very error it reports.
+func (h *Handler) renderPage(c *fiber.Ctx, name string, data fiber.Map, errorPage bool) error {
 	if data == nil {
 		data = fiber.Map{}
 	}
@@ -81,7 +87,11 @@ func (h *Handler) render(c *fiber.Ctx, name string, data fiber.Map) error {
 	data["Path"] = c.Path()
 	data["BaseURL"] = h.Cfg.BaseURL
 	if _, ok := c.Locals(localUser).(models.User); ok {
-		if cc, err := h.console(c); err == nil {
+		cc, err := h.console(c)
+		if err != nil && !errorPage {
+			return err
+		}
+		if err == nil {
 			data["Me"] = cc.User
 			data["Org"] = cc.Org
 			data["Orgs"] = cc.Orgs

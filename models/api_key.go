@@ -112,8 +112,12 @@ func AuthenticateAPIKey(db *gorm.DB, value string) (APIKey, App, error) {
 		return APIKey{}, App{}, err
 	}
 	var app App
-	if err := db.Where("id = ?", k.AppID).Take(&app).Error; err != nil {
-		return APIKey{}, App{}, ErrUnauthenticated
+	err = db.Where("id = ?", k.AppID).Take(&app).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return APIKey{}, App{}, ErrUnauthenticated // the app went away between the two reads
+	}
+	if err != nil {
+		return APIKey{}, App{}, err
 	}
 	if err := touchLastUsed(db, "api_keys", k.ID, k.LastUsedAt, time.Now().UTC()); err != nil {
 		return APIKey{}, App{}, err

@@ -252,8 +252,26 @@ func lockApp(tx *gorm.DB, orgID, appID string) (App, error) {
 	return FindApp(tx.Clauses(clause.Locking{Strength: "UPDATE"}), orgID, appID)
 }
 
+// findClient finds the app behind a public client_id (in any organisation: client ids are public).
+// ErrNotFound only when there is none; a failed lookup is returned as it is.
+func findClient(db *gorm.DB, clientID string) (App, error) {
+	if !IsUUID(clientID) {
+		return App{}, ErrNotFound
+	}
+	var app App
+	err := db.Where("id = ?", clientID).Take(&app).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return App{}, ErrNotFound
+	}
+	return app, err
+}
+
 // ClientExists reports whether clientID names a registered app (client ids are public).
-func ClientExists(db *gorm.DB, clientID string) bool {
+func ClientExists(db *gorm.DB, clientID string) (bool, error) {
+	if !IsUUID(clientID) {
+		return false, nil
+	}
 	var n int64
-	return IsUUID(clientID) && db.Model(&App{}).Where("id = ?", clientID).Count(&n).Error == nil && n > 0
+	err := db.Model(&App{}).Where("id = ?", clientID).Count(&n).Error
+	return n > 0, err
 }

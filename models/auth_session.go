@@ -71,7 +71,13 @@ func ResumeSession(db *gorm.DB, token, kind string) (AuthSession, User, error) {
 		return AuthSession{}, User{}, ErrUnauthenticated
 	}
 	user, err := FindUser(db, s.UserID)
-	if err != nil || user.Disabled {
+	if errors.Is(err, ErrNotFound) {
+		return AuthSession{}, User{}, ErrUnauthenticated
+	}
+	if err != nil {
+		return AuthSession{}, User{}, err
+	}
+	if user.Disabled {
 		return AuthSession{}, User{}, ErrUnauthenticated
 	}
 	if now.Sub(s.LastSeenAt) > lastSeenThrottle {

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"errors"
 	"net/url"
 	"regexp"
 	"slices"
@@ -96,9 +97,12 @@ func ParseAuthorize(db *gorm.DB, p AuthorizeParams) (AuthorizeRequest, error) {
 	} else if p.ApplicationID != "" && p.ApplicationID != clientID {
 		return AuthorizeRequest{}, pageError("invalid_request", "client_id and application_id name different applications.")
 	}
-	var app App
-	if !IsUUID(clientID) || db.Where("id = ?", clientID).Take(&app).Error != nil {
+	app, err := findClient(db, clientID)
+	if errors.Is(err, ErrNotFound) {
 		return AuthorizeRequest{}, pageError("invalid_client", "Unknown client_id: this application is not registered with Keyfob.")
+	}
+	if err != nil {
+		return AuthorizeRequest{}, err
 	}
 	var uris []RedirectURI
 	if err := db.Where("app_id = ?", app.ID).Order("position, created_at").Find(&uris).Error; err != nil {

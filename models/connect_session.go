@@ -128,9 +128,16 @@ func makeOfVIN(req AuthorizeRequest) string {
 
 // FindConnectSession loads a live session for the browser holding secret.
 func FindConnectSession(db *gorm.DB, id, secret string) (ConnectSession, error) {
-	var s ConnectSession
-	if !IsUUID(id) || db.Where("id = ?", id).Take(&s).Error != nil {
+	if !IsUUID(id) {
 		return ConnectSession{}, ErrNotFound
+	}
+	var s ConnectSession
+	err := db.Where("id = ?", id).Take(&s).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return ConnectSession{}, ErrNotFound
+	}
+	if err != nil {
+		return ConnectSession{}, err
 	}
 	if subtle.ConstantTimeCompare([]byte(HashToken(secret)), []byte(s.BrowserHash)) != 1 {
 		return ConnectSession{}, ErrConnectSessionGone

@@ -1,8 +1,13 @@
 package models
 
 import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,4 +98,35 @@ func retryDeadlock(db *gorm.DB, fn func(tx *gorm.DB) error) error {
 func isRetryable(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+}
+
+// DatabaseUnavailable reports whether err means the database could not be reached or went away
+// mid-statement, rather than refusing the statement: a closed pool, a refused or dropped connection,
+// a timeout, or PostgreSQL shutting down, starting up or out of connections. Callers answer it with
+// "try again" (503), never with "not found" or "not signed in".
+func DatabaseUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var netErr net.Error
+	var connectErr *pgconn.ConnectError
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone), errors.Is(err, pgconn.ErrConnClosed),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, context.DeadlineExceeded),
+		errors.As(err, &netErr), errors.As(err, &connectErr), pgconn.Timeout(err):
+		return true
+	case errors.As(err, &pgErr):
+		// 08: connection exception; 57P01-03: shutdown, crash, cannot connect now; 53: out of resources.
+		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P0") || strings.HasPrefix(pgErr.Code, "53")
+	}
+	// database/sql does not export these; pgx reports a server that hung up in plain text.
+	msg := err.Error()
+	for _, s := range []string{"sql: database is closed", "connection refused", "conn closed", "unexpected EOF",
+		"server closed the connection", "connection reset by peer", "broken pipe"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }

@@ -74,9 +74,16 @@ type LinkTokenRequest struct {
 // CreateLinkToken issues a 10-minute, single-use token for one of app's users. A redirect_url must
 // be one of the app's registered redirect URIs, exactly, so the widget never redirects elsewhere.
 func CreateLinkToken(db *gorm.DB, app App, r LinkTokenRequest) (string, time.Time, error) {
-	var user LinkUser
-	if !IsUUID(r.UserID) || db.Where("app_id = ? AND id = ?", app.ID, r.UserID).Take(&user).Error != nil {
+	if !IsUUID(r.UserID) {
 		return "", time.Time{}, ErrNotFound
+	}
+	var user LinkUser
+	err := db.Where("app_id = ? AND id = ?", app.ID, r.UserID).Take(&user).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return "", time.Time{}, ErrNotFound
+	}
+	if err != nil {
+		return "", time.Time{}, err
 	}
 	if r.RedirectURL != "" {
 		if err := checkRegisteredURI(db, app.ID, r.RedirectURL, "redirect_url"); err != nil {
@@ -134,8 +141,12 @@ func OpenLinkToken(db *gorm.DB, token string) (AuthorizeRequest, LinkToken, erro
 
 func spentLinkToken(db *gorm.DB, hash string) error {
 	var row LinkToken
-	if err := db.Where("hash = ?", hash).Take(&row).Error; err != nil {
+	err := db.Where("hash = ?", hash).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return &LinkError{"token_invalid", "This link is not valid."}
+	}
+	if err != nil {
+		return err
 	}
 	if row.UsedAt != nil {
 		return &LinkError{"token_consumed", "This link was already used. Ask the app for a new one."}
@@ -145,11 +156,15 @@ func spentLinkToken(db *gorm.DB, hash string) error {
 
 // FindLinkTokenByHash loads the token row a Link result refers to (its state).
 func FindLinkTokenByHash(db *gorm.DB, hash string) (LinkToken, error) {
-	var row LinkToken
-	if len(hash) != 64 || db.Where("hash = ?", hash).Take(&row).Error != nil {
+	if len(hash) != 64 {
 		return LinkToken{}, ErrNotFound
 	}
-	return row, nil
+	var row LinkToken
+	err := db.Where("hash = ?", hash).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return LinkToken{}, ErrNotFound
+	}
+	return row, err
 }
 
 // LinkOrigins are the web origins an app registered (from its http/https redirect URIs): the only

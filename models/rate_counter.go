@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"errors"
 	"time"
 
@@ -16,19 +17,26 @@ import (
 func CountAttempt(db *gorm.DB, key string, window time.Duration) (int, error) {
 	now := time.Now().UTC()
 	start := now.Add(-window)
-	var count int
-	err := db.Raw(`INSERT INTO rate_counters (k, count, window_start) VALUES (?, 1, ?)
+	rows, err := db.Raw(`INSERT INTO rate_counters (k, count, window_start) VALUES (?, 1, ?)
 		ON CONFLICT (k) DO UPDATE SET
 			count = CASE WHEN rate_counters.window_start < ? THEN 1 ELSE rate_counters.count + 1 END,
 			window_start = CASE WHEN rate_counters.window_start < ? THEN ? ELSE rate_counters.window_start END
-		RETURNING count`, key, now, start, start, now).Row().Scan(&count)
-	return count, err
+		RETURNING count`, key, now, start, start, now).Rows()
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	count := 0
+	if rows.Next() {
+		err = rows.Scan(&count)
+	}
+	return count, cmp.Or(err, rows.Err())
 }
 
 // RefundAttempt takes back one count of key (an attempt that turned out not to count, such as a
 // successful sign-in under a per-IP failure limit).
 func RefundAttempt(db *gorm.DB, key string) error {
-	return db.Exec("UPDATE rate_counters SET count = count - 1 WHERE k = ? AND count > 0", key).Error
+	return db.Table("rate_counters").Exec("UPDATE rate_counters SET count = count - 1 WHERE k = ? AND count > 0", key).Error
 }
 
 // ResetAttempts forgets key's counter.
