@@ -104,12 +104,12 @@ func FunnelFor(db *gorm.DB, orgID, appID string, f AnalyticsFilter) (Funnel, err
 		return Funnel{}, Invalid("from", "range_too_long", "Choose a range of at most 1000 days.")
 	}
 	var (
-		cells                                  []funnelCell
-		errs                                   []ErrorCount
-		byMake                                 []ErrorMakeCount
-		durations                              []durationCount
-		owners                                 *OwnerFunnel
-		cellsErr, errsErr, mErr, ownErr         error
+		cells                           []funnelCell
+		errs                            []ErrorCount
+		byMake                          []ErrorMakeCount
+		durations                       []durationCount
+		owners                          *OwnerFunnel
+		cellsErr, errsErr, mErr, ownErr error
 	)
 	reads := []func(){func() { durations, mErr = completionHistogram(db, appID, f) }}
 	if f.Owner == "" {
