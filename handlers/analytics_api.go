@@ -208,7 +208,13 @@ func (h *Handler) apiAnalyticsOwners(c *fiber.Ctx) error {
 	}
 	sort := c.Query("sort")
 	if wantsCSV(c) {
-		return h.ownersCSV(c, app, f, sort)
+		rows := maxOwnersCSV
+		if raw := c.Query("limit"); raw != "" {
+			if rows, err = strconv.Atoi(raw); err != nil || rows < 1 || rows > maxOwnersCSV {
+				return models.Invalid("limit", "invalid_limit", "An export takes a limit from 1 to 100,000 owners.")
+			}
+		}
+		return h.ownersCSV(c, app, f, sort, rows)
 	}
 	limit := 0
 	if raw := c.Query("limit"); raw != "" {
@@ -235,12 +241,13 @@ func (h *Handler) apiAnalyticsOwners(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"owners": out, "next_cursor": nextCursor, "total": total})
 }
 
-// ownersCSV exports every owner under f in the requested order (limit and cursor are for pages, not exports).
-func (h *Handler) ownersCSV(c *fiber.Ctx, app models.App, f models.AnalyticsFilter, sort string) error {
+// ownersCSV exports the first max owners under f in the requested order (the cursor is for pages,
+// not exports).
+func (h *Handler) ownersCSV(c *fiber.Ctx, app models.App, f models.AnalyticsFilter, sort string, max int) error {
 	rows := [][]string{{"owner", "sessions", "completed", "conversion_rate", "last_seen_at", "last_outcome"}}
 	cursor := ""
-	for len(rows) <= maxOwnersCSV {
-		owners, next, err := models.OwnersFor(h.DB, app.OrgID, app.ID, f, sort, 500, cursor)
+	for len(rows) <= max {
+		owners, next, err := models.OwnersFor(h.DB, app.OrgID, app.ID, f, sort, min(500, max+1-len(rows)), cursor)
 		if err != nil {
 			return err
 		}

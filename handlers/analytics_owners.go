@@ -290,7 +290,7 @@ func (h *Handler) analyticsOwnersCSV(c *fiber.Ctx) error {
 		f.Owner = q
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return h.ownersCSV(c, d.App, f, c.Query("sort"))
+	return h.ownersCSV(c, d.App, f, c.Query("sort"), maxOwnersCSV)
 }
 
 // analyticsOwnerCSV downloads one owner's timeline, one row per event, in the API's columns.

@@ -118,3 +118,9 @@ func ownersNotBefore(scope func() *gorm.DB, rows []ownerDayRow, seen map[string]
 	}
 	return slices.DeleteFunc(candidates, func(o string) bool { return shown[o] }), nil
 }
+
+// LastSeenCursor is the next_cursor of a last_seen page that ended with owner, last seen at at: for
+// tools that want to start deep in the list (the benchmark's last page).
+func LastSeenCursor(at time.Time, owner string) string {
+	return encodeRecentCursor(ownerMark{At: at.UTC(), Owner: owner})
+}
