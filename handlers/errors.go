@@ -32,8 +32,11 @@ func classify(err error) (int, apiError) {
 		tooLarge   *models.TooLargeError
 		badType    *models.UnsupportedTypeError
 		fe         *fiber.Error
+		badText    *models.TextError
 	)
 	switch {
+	case errors.As(err, &badText):
+		return fiber.StatusBadRequest, apiError{"invalid_text", badText.Message(), badText.Field}
 	case errors.As(err, &tooLarge):
 		return fiber.StatusRequestEntityTooLarge, apiError{"too_large", tooLarge.Message, ""}
 	case errors.As(err, &badType):
@@ -63,6 +66,9 @@ func classify(err error) (int, apiError) {
 			return fe.Code, apiError{"server_error", "Something went wrong on our side.", ""}
 		}
 		return fe.Code, apiError{strings.ReplaceAll(strings.ToLower(fiberStatusText(fe.Code)), " ", "_"), fe.Message, ""}
+	case textRefusedByDatabase(err):
+		// A backstop: the boundary (text_guard.go) should have refused this text already.
+		return fiber.StatusBadRequest, apiError{"invalid_text", "The request holds text that is not valid UTF-8 or contains a NUL character. Send text as UTF-8 without NUL characters.", ""}
 	case databaseUnavailable(err):
 		return fiber.StatusServiceUnavailable, apiError{"unavailable", "Keyfob cannot reach its database right now. Nothing was changed; try again in a moment.", ""}
 	default:
@@ -83,6 +89,13 @@ func databaseUnavailable(err error) bool {
 	}
 	var connectErr *pgconn.ConnectError
 	return errors.As(err, &connectErr) || strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "database is closed")
+}
+
+// textRefusedByDatabase recognises PostgreSQL refusing a text value: a NUL or a byte sequence that is
+// not UTF-8 (SQLSTATE 22021 character_not_in_repertoire, 22P05 untranslatable_character).
+func textRefusedByDatabase(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "22021" || pgErr.Code == "22P05")
 }
 
 func fiberStatusText(code int) string {
@@ -116,6 +129,8 @@ func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 		code := "server_error"
 		if status == fiber.StatusServiceUnavailable {
 			code = "temporarily_unavailable"
+		} else if status < 500 {
+			code = "invalid_request" // RFC 6749 §5.2: a malformed request
 		}
 		c.Set(fiber.HeaderCacheControl, "no-store")
 		return c.Status(status).JSON(fiber.Map{"error": code, "error_description": body.Message})
