@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"maps"
-	"mime"
 	"net/url"
 	"slices"
 	"strings"
@@ -33,13 +32,14 @@ func checkRequestText(c *fiber.Ctx) error {
 	if len(c.Body()) == 0 {
 		return nil
 	}
-	mediaType, _, _ := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
-	switch {
-	case mediaType == fiber.MIMEApplicationForm:
+	// The media type as the readers judge it (by prefix), so a malformed parameter cannot slip a body past.
+	mediaType, _, _ := strings.Cut(strings.ToLower(c.Get(fiber.HeaderContentType)), ";")
+	switch mediaType = strings.TrimSpace(mediaType); {
+	case strings.HasPrefix(mediaType, fiber.MIMEApplicationForm):
 		return checkArgs(models.TextInForm, c.Context().PostArgs())
-	case mediaType == fiber.MIMEMultipartForm:
+	case strings.HasPrefix(mediaType, fiber.MIMEMultipartForm):
 		return checkMultipartText(c)
-	case mediaType == fiber.MIMEApplicationJSON || strings.HasSuffix(mediaType, "+json"):
+	case strings.HasPrefix(mediaType, fiber.MIMEApplicationJSON) || strings.HasSuffix(mediaType, "+json"):
 		return models.CheckJSONText(c.Body())
 	}
 	return nil

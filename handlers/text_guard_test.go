@@ -101,6 +101,14 @@ func TestRegressionHostileTextInBodiesIs400(t *testing.T) {
 	wantAPITextError(t, resp, raw, "name")
 	resp, raw = s.api("PATCH", "/api/v1/apps/"+appID, a.Token, "{\"name\":\"\xff\xfe\"}")
 	wantAPITextError(t, resp, raw, "name")
+	// However the Content-Type is spelled, a body read as JSON is checked as JSON.
+	for _, ct := range []string{"application/json; charset", "Application/JSON;charset=utf-8", "application/merge-patch+json"} {
+		req := httptest.NewRequest("PATCH", "/api/v1/apps/"+appID, strings.NewReader(`{"name":"\u0000"}`))
+		req.Header.Set("Content-Type", ct)
+		req.Header.Set("Authorization", "Bearer "+a.Token)
+		resp, raw = s.request(req)
+		wantAPITextError(t, resp, raw, "name")
+	}
 	events := `{"events":[{"id":"e1","session_id":"s1","owner":"o","step":"started","occurred_at":"2026-01-01T00:00:00Z"},` +
 		`{"id":"e2","session_id":"s1","owner":"o\u0000","step":"started","occurred_at":"2026-01-01T00:00:00Z"}]}`
 	resp, raw = s.api("POST", "/api/v1/events", key, events)
