@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/csrf"
 	"github.com/gofiber/fiber/v2/utils"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"keyfob/models"
 )
@@ -30,8 +31,11 @@ func classify(err error) (int, apiError) {
 		tooLarge   *models.TooLargeError
 		badType    *models.UnsupportedTypeError
 		fe         *fiber.Error
+		badText    *models.TextError
 	)
 	switch {
+	case errors.As(err, &badText):
+		return fiber.StatusBadRequest, apiError{"invalid_text", badText.Message(), badText.Field}
 	case errors.As(err, &tooLarge):
 		return fiber.StatusRequestEntityTooLarge, apiError{"too_large", tooLarge.Message, ""}
 	case errors.As(err, &badType):
@@ -63,11 +67,21 @@ func classify(err error) (int, apiError) {
 			return fe.Code, apiError{"server_error", "Something went wrong on our side.", ""}
 		}
 		return fe.Code, apiError{strings.ReplaceAll(strings.ToLower(fiberStatusText(fe.Code)), " ", "_"), fe.Message, ""}
+	case textRefusedByDatabase(err):
+		// A backstop: the boundary (text_guard.go) should have refused this text already.
+		return fiber.StatusBadRequest, apiError{"invalid_text", "The request holds text that is not valid UTF-8 or contains a NUL character. Send text as UTF-8 without NUL characters.", ""}
 	case models.DatabaseUnavailable(err):
 		return fiber.StatusServiceUnavailable, apiError{"unavailable", "Keyfob cannot reach its database right now. Nothing was changed; try again in a moment.", ""}
 	default:
 		return fiber.StatusInternalServerError, apiError{"server_error", "Something went wrong on our side. It has been logged.", ""}
 	}
+}
+
+// textRefusedByDatabase recognises PostgreSQL refusing a text value: a NUL or a byte sequence that is
+// not UTF-8 (SQLSTATE 22021 character_not_in_repertoire, 22P05 untranslatable_character).
+func textRefusedByDatabase(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "22021" || pgErr.Code == "22P05")
 }
 
 func fiberStatusText(code int) string {
@@ -108,6 +122,8 @@ func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 		code := "server_error"
 		if status == fiber.StatusServiceUnavailable {
 			code = "temporarily_unavailable"
+		} else if status < 500 {
+			code = "invalid_request" // RFC 6749 §5.2: a malformed request
 		}
 		c.Set(fiber.HeaderCacheControl, "no-store")
 		return c.Status(status).JSON(fiber.Map{"error": code, "error_description": body.Message})

@@ -32,6 +32,7 @@ func (h *Handler) routes(app *fiber.App) {
 		ReferrerPolicy: "same-origin",
 		HSTSMaxAge:     31536000,
 	}))
+	app.Use(refuseHostileText) // every path, query, form and JSON text is UTF-8 without NUL, once, here
 
 	app.Get("/healthz", h.healthz)
 	app.Get("/readyz", h.readyz)

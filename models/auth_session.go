@@ -95,7 +95,11 @@ func EndSession(db *gorm.DB, token string) error {
 }
 
 // SwitchOrganization makes orgID the console's current organisation, if the user belongs to it.
+// orgID comes from a form, so a missing one is the caller's mistake (422), not the unscoped-query guard.
 func SwitchOrganization(db *gorm.DB, s AuthSession, orgID string) error {
+	if orgID == "" {
+		return Invalid("org_id", "required", "Choose the organisation to switch to.")
+	}
 	if _, err := FindMembership(db, orgID, s.UserID); err != nil {
 		return err
 	}

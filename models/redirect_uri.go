@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 )
@@ -51,6 +52,9 @@ func ValidateRedirectURI(raw, clientID string) (normalized, kind string, err err
 		return "", "", redirectRule("Redirect URIs are limited to 2,048 characters; use a shorter path.")
 	case strings.ContainsAny(raw, " \t\r\n\\"):
 		return "", "", redirectRule("Spaces and backslashes are not allowed; percent-encode them (%20) or remove them.")
+	case !utf8.ValidString(raw) || hasControl(raw):
+		// A stored URI is text (PostgreSQL refuses anything else) and is shown and matched as typed.
+		return "", "", redirectRule("Only UTF-8 text without control characters is allowed; percent-encode any other byte (%FF).")
 	case strings.Contains(raw, "#"):
 		return "", "", redirectRule("Fragments (#...) are not allowed: the code is added to the query. Remove the # part.")
 	case strings.Contains(raw, "*"):

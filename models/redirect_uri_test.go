@@ -91,6 +91,9 @@ func TestValidateRedirectURIRejects(t *testing.T) {
 		{"no host", "https:///cb", "host"},
 		{"no host", "https:/cb", "host"},
 		{"single-label host", "https://intranet/cb", "app.example.com"},
+		{"not text", "https://x.com/\xff\xfe", "%FF"}, // found by FuzzValidateRedirectURI: was stored as it came
+		{"not text", "https://x.com/a\x00b", "%FF"},
+		{"not text", "https://x.com/a\x7fb", "%FF"},
 	}
 	messages := map[string]map[string]bool{} // rule → its messages
 	for _, tc := range cases {
