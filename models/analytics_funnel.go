@@ -117,7 +117,7 @@ func FunnelFor(db *gorm.DB, orgID, appID string, f AnalyticsFilter) (Funnel, err
 			func() { errs, byMake, errsErr = rollupErrors(db, appID, f) },
 			func() { owners, ownErr = ownerFunnel(db, appID, f) })
 	} else {
-		reads = append(reads, func() { cells, errs, cellsErr = ownerCells(db, appID, f) })
+		reads = append(reads, func() { cells, errs, byMake, cellsErr = ownerCells(db, appID, f) })
 	}
 	// The reads are independent: on PostgreSQL they run side by side on their own connections, so a
 	// dashboard waits for the slowest, not for all of them (SQLite has one connection).
@@ -188,29 +188,43 @@ func rollupErrors(db *gorm.DB, appID string, f AnalyticsFilter) ([]ErrorCount, [
 	var cells []ErrorMakeCount
 	err := dimensionScope(db.Table("error_daily").Where("app_id = ? AND day BETWEEN ? AND ?", appID, dayOf(f.Range.From), dayOf(f.Range.To)), f).
 		Select("error_code AS code, make, SUM(sessions) AS count").Group("error_code, make").Scan(&cells).Error
+	errs, byMake := errorTables(cells)
+	return errs, byMake, err
+}
+
+// errorTables sums error counts by (code, make) into counts by code and a sorted error × make table
+// without empty cells.
+func errorTables(cells []ErrorMakeCount) ([]ErrorCount, []ErrorMakeCount) {
 	byCode := map[string]int{}
+	byCell := map[[2]string]int{}
 	for _, c := range cells {
 		byCode[c.Code] += c.Count
+		byCell[[2]string{c.Code, c.Make}] += c.Count
 	}
 	errs := make([]ErrorCount, 0, len(byCode))
 	for code, n := range byCode {
 		errs = append(errs, ErrorCount{Code: code, Count: n})
 	}
-	cells = slices.DeleteFunc(cells, func(c ErrorMakeCount) bool { return c.Count == 0 })
-	slices.SortFunc(cells, func(a, b ErrorMakeCount) int {
+	table := []ErrorMakeCount{}
+	for k, n := range byCell {
+		if n != 0 {
+			table = append(table, ErrorMakeCount{Code: k[0], Make: k[1], Count: n})
+		}
+	}
+	slices.SortFunc(table, func(a, b ErrorMakeCount) int {
 		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Code, b.Code), cmp.Compare(a.Make, b.Make))
 	})
-	return errs, cells, err
+	return errs, table
 }
 
 // ownerCells counts f's owner's sessions from their summaries, in the shape of the rollups.
-func ownerCells(db *gorm.DB, appID string, f AnalyticsFilter) ([]funnelCell, []ErrorCount, error) {
+func ownerCells(db *gorm.DB, appID string, f AnalyticsFilter) ([]funnelCell, []ErrorCount, []ErrorMakeCount, error) {
 	var rows []sessionSummary
 	if err := summaryScope(db, appID, f).Find(&rows).Error; err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var cells []funnelCell
-	byCode := map[string]int{}
+	var errorCells []ErrorMakeCount
 	for _, s := range rows {
 		for i, step := range AnalyticsSteps {
 			if s.StepsMask&(1<<i) != 0 {
@@ -218,14 +232,11 @@ func ownerCells(db *gorm.DB, appID string, f AnalyticsFilter) ([]funnelCell, []E
 			}
 		}
 		if s.ErrorCode != "" {
-			byCode[s.ErrorCode]++
+			errorCells = append(errorCells, ErrorMakeCount{Code: s.ErrorCode, Make: s.Make, Count: 1})
 		}
 	}
-	var errs []ErrorCount
-	for code, n := range byCode {
-		errs = append(errs, ErrorCount{Code: code, Count: n})
-	}
-	return cells, errs, nil
+	errs, byMake := errorTables(errorCells)
+	return cells, errs, byMake, nil
 }
 
 // durationCount is how many sessions took Seconds to complete.

@@ -157,7 +157,7 @@ func checkAgainstTruthIn(t *testing.T, env analyticsEnv, specs []sessionSpec, r 
 	}
 	var wantErrs []models.ErrorCount
 	for code, n := range errs {
-		wantErrs = append(wantErrs, models.ErrorCount{Code: code, Count: n})
+		wantErrs = append(wantErrs, models.ErrorCount{Code: code, Count: n, Share: float64(n) / float64(truth["launched"])})
 	}
 	slices.SortFunc(wantErrs, func(a, b models.ErrorCount) int {
 		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Code, b.Code))
@@ -234,17 +234,20 @@ func checkOwnerDailyMatchesSummaries(t *testing.T, db *gorm.DB, appID string) {
 	}
 	want := map[string]row{}
 	for _, s := range summaries {
-		r := row{Day: s.Day, Owner: s.Owner, Make: s.Make, Mode: s.Mode, Sandbox: s.Sandbox}
-		w := want[key(r)]
-		w.Day, w.Owner, w.Make, w.Mode, w.Sandbox = r.Day, r.Owner, r.Make, r.Mode, r.Sandbox
-		w.Sessions++
-		if s.Outcome == "completed" {
-			w.Completed++
+		// Each session counts under its make and mode, and under "*" for both.
+		for _, r := range []row{{Day: s.Day, Owner: s.Owner, Make: s.Make, Mode: s.Mode, Sandbox: s.Sandbox},
+			{Day: s.Day, Owner: s.Owner, Make: "*", Mode: "*", Sandbox: s.Sandbox}} {
+			w := want[key(r)]
+			w.Day, w.Owner, w.Make, w.Mode, w.Sandbox = r.Day, r.Owner, r.Make, r.Mode, r.Sandbox
+			w.Sessions++
+			if s.Outcome == "completed" {
+				w.Completed++
+			}
+			if s.LastEventAt.After(w.LastEventAt) {
+				w.LastEventAt = s.LastEventAt
+			}
+			want[key(r)] = w
 		}
-		if s.LastEventAt.After(w.LastEventAt) {
-			w.LastEventAt = s.LastEventAt
-		}
-		want[key(r)] = w
 	}
 	var stored []row
 	if err := db.Table("owner_daily").Where("app_id = ? AND sessions <> 0", appID).Scan(&stored).Error; err != nil {

@@ -12,7 +12,9 @@ import (
 // owner_daily counts each owner's sessions per day and dimension (make, mode, sandbox): sessions,
 // completed ones and the latest event. Owner lists, owner totals and unique-owner figures read it
 // instead of the session summaries, so their cost follows owner-days, not sessions: an app whose 50
-// owners come back hundreds of times a day costs 50 rows a day.
+// owners come back hundreds of times a day costs 50 rows a day. Each session is counted twice: under
+// its make and mode, and under make and mode "*" (all of them), so a list without a make or mode
+// filter reads one row per owner and day however many makes an owner connects.
 //
 // Counts move with deltas like the other rollups. last_event_at only grows while a session keeps its
 // key; a session that leaves a row (its launch arrived late and moved its day, or its owner, make or
@@ -45,13 +47,22 @@ type ownerDelta struct {
 // ownerDeltas sums a batch's changes to owner_daily, so each row is written once.
 type ownerDeltas map[ownerKey]*ownerDelta
 
-// add counts (sign 1) or uncounts (sign -1) a session under its owner's row. Sessions without an
+// allModes is the mode under which owner_daily counts every mode together (with make allMakes).
+const allModes = "*"
+
+// add counts (sign 1) or uncounts (sign -1) a session under its owner's rows. Sessions without an
 // owner belong to nobody's row. leaving says the session moves to another row.
 func (d ownerDeltas) add(s sessionSummary, sign int, leaving bool) {
 	if s.Owner == "" {
 		return
 	}
 	k := s.ownerKey()
+	d.addTo(k, s, sign, leaving)
+	k.Make, k.Mode = allMakes, allModes
+	d.addTo(k, s, sign, leaving)
+}
+
+func (d ownerDeltas) addTo(k ownerKey, s sessionSummary, sign int, leaving bool) {
 	od := d[k]
 	if od == nil {
 		od = &ownerDelta{}
@@ -73,10 +84,14 @@ func (d ownerDeltas) add(s sessionSummary, sign int, leaving bool) {
 }
 
 // move records that a session's summary changed from before to after. Within one row the latest
-// event only grows; a session that changes rows leaves its old one to be repaired.
+// event only grows; a session that changes rows leaves its old ones to be repaired.
 func (d ownerDeltas) move(before, after sessionSummary) {
-	d.add(before, -1, before.ownerKey() != after.ownerKey())
-	d.add(after, 1, false)
+	b, a := before.ownerKey(), after.ownerKey()
+	d.addTo(b, before, -1, b != a)
+	d.addTo(a, after, 1, false)
+	b.Make, b.Mode, a.Make, a.Mode = allMakes, allModes, allMakes, allModes
+	d.addTo(b, before, -1, b != a)
+	d.addTo(a, after, 1, false)
 }
 
 // flush writes the rows in key order (the lock order), then repairs the rows sessions left.
@@ -131,9 +146,11 @@ func repairOwnerRows(tx *gorm.DB, keys []ownerKey, d ownerDeltas) error {
 		if err := tx.Exec("DELETE FROM owner_daily WHERE "+rowKey+" AND sessions <= 0", args...).Error; err != nil {
 			return err
 		}
+		// A "*" row gathers every make and mode of its owner, day and sandbox flag.
 		err := tx.Exec(`UPDATE owner_daily SET last_event_at = (SELECT MAX(s.last_event_at) FROM session_summaries s
 			WHERE s.app_id = owner_daily.app_id AND s.day = owner_daily.day AND s.owner = owner_daily.owner
-			AND s.make = owner_daily.make AND s.mode = owner_daily.mode AND s.sandbox = owner_daily.sandbox)
+			AND (owner_daily.make = '*' OR s.make = owner_daily.make) AND (owner_daily.mode = '*' OR s.mode = owner_daily.mode)
+			AND s.sandbox = owner_daily.sandbox)
 			WHERE `+rowKey+" AND last_event_at <= ?", append(args, d[k].leftAt)...).Error
 		if err != nil {
 			return err

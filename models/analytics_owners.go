@@ -183,10 +183,17 @@ func OwnersCount(db *gorm.DB, orgID, appID string, f AnalyticsFilter) (int, erro
 }
 
 // ownerDailyScope selects an app's owner_daily rows with sessions under f's range, make, mode and
-// sandbox parts (not its owner, which each caller applies its own way).
+// sandbox parts (not its owner, which each caller applies its own way). Without a make or mode it
+// reads the rows that count every make and mode together (one per owner, day and sandbox flag);
+// with one, the rows of that make or mode (the other dimension's values summed by the caller).
 func ownerDailyScope(db *gorm.DB, appID string, f AnalyticsFilter) *gorm.DB {
 	q := db.Table("owner_daily").Where("app_id = ? AND day BETWEEN ? AND ? AND sessions > 0",
 		appID, dayOf(f.Range.From), dayOf(f.Range.To))
+	if f.Make == "" && f.Mode == "" {
+		q = q.Where("make = ? AND mode = ?", allMakes, allModes)
+	} else {
+		q = q.Where("make <> ? AND mode <> ?", allMakes, allModes)
+	}
 	return dimensionScope(q, f)
 }
 

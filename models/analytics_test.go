@@ -148,10 +148,14 @@ func TestAnalyticsHandBuiltFunnel(t *testing.T) {
 	env := newAnalyticsEnv(t)
 	env.load(t, handSessions())
 	got := env.funnel(t, models.AnalyticsFilter{Range: days(0, 4)})
+	// Completions took 60, 120 and 300 s; alice (s1, s2, s5) connected, bob (s3, s4) did not.
 	want := models.Funnel{Started: 5, Completed: 3, ConversionRate: 0.6, MedianSecondsToComplete: 120,
-		Steps:  steps(5, 5, 4, 3, 3, 3),
-		Errors: []models.ErrorCount{{Code: "vehicle_incompatible", Count: 1}},
-		ByMake: []models.MakeCount{{Make: "BMW", Started: 3, Completed: 3}, {Make: "TESLA", Started: 2}},
+		TimeToComplete: models.Distribution{Sessions: 3, P25: 60, Median: 120, P75: 300, P90: 300},
+		Owners:         &models.OwnerFunnel{Started: 2, Connected: 1, ConversionRate: 0.5, Sessions: 5, SessionsPerOwner: 2.5},
+		Steps:          steps(5, 5, 4, 3, 3, 3),
+		Errors:         []models.ErrorCount{{Code: "vehicle_incompatible", Count: 1, Share: 0.2}},
+		ErrorsByMake:   []models.ErrorMakeCount{{Code: "vehicle_incompatible", Make: "TESLA", Count: 1}},
+		ByMake:         []models.MakeCount{{Make: "BMW", Started: 3, Completed: 3}, {Make: "TESLA", Started: 2}},
 		Daily: []models.DayCount{{Day: "2025-03-10", Started: 2, Completed: 2}, {Day: "2025-03-11", Started: 2},
 			{Day: "2025-03-12", Started: 1, Completed: 1}, {Day: "2025-03-13"}}}
 	if !reflect.DeepEqual(got, want) {
@@ -208,6 +212,10 @@ func TestAnalyticsOwnerPathMatchesRollups(t *testing.T) {
 	for _, sandbox := range []bool{false, true} {
 		f := models.AnalyticsFilter{Range: days(0, 4), IncludeSandbox: sandbox}
 		rollup := env.funnel(t, f)
+		if rollup.Owners == nil || rollup.Owners.Started != 1 {
+			t.Errorf("sandbox=%v: owner figures %+v, want one owner", sandbox, rollup.Owners)
+		}
+		rollup.Owners = nil // a one-owner funnel has no owner figures
 		f.Owner = "only-owner"
 		if summaries := env.funnel(t, f); !reflect.DeepEqual(rollup, summaries) {
 			t.Errorf("sandbox=%v: rollups %+v\nsummaries %+v", sandbox, rollup, summaries)
@@ -325,7 +333,7 @@ func TestAnalyticsRollupShardsSumExactly(t *testing.T) {
 		!reflect.DeepEqual(f.Steps, steps(120, completed+errored, completed, completed, completed, completed)) {
 		t.Errorf("funnel %+v", f)
 	}
-	if want := []models.ErrorCount{{Code: "no_vehicles", Count: errored}}; !reflect.DeepEqual(f.Errors, want) {
+	if want := []models.ErrorCount{{Code: "no_vehicles", Count: errored, Share: float64(errored) / 120}}; !reflect.DeepEqual(f.Errors, want) {
 		t.Errorf("errors %+v, want %+v", f.Errors, want)
 	}
 	if len(f.Daily) != 1 || f.Daily[0].Started != 120 || f.Daily[0].Completed != completed {

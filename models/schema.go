@@ -399,6 +399,9 @@ CREATE TABLE owner_daily (
 INSERT INTO owner_daily (app_id, day, owner, make, mode, sandbox, sessions, completed, last_event_at)
 	SELECT app_id, day, owner, make, mode, sandbox, COUNT(*), SUM(CASE WHEN outcome = 'completed' THEN 1 ELSE 0 END), MAX(last_event_at)
 	FROM session_summaries WHERE owner <> '' GROUP BY app_id, day, owner, make, mode, sandbox;
+INSERT INTO owner_daily (app_id, day, owner, make, mode, sandbox, sessions, completed, last_event_at)
+	SELECT app_id, day, owner, '*', '*', sandbox, COUNT(*), SUM(CASE WHEN outcome = 'completed' THEN 1 ELSE 0 END), MAX(last_event_at)
+	FROM session_summaries WHERE owner <> '' GROUP BY app_id, day, owner, sandbox;
 CREATE INDEX owner_daily_recent ON owner_daily (app_id, last_event_at DESC, owner);
 CREATE INDEX owner_daily_owner ON owner_daily (app_id, owner, day)`},
 }
