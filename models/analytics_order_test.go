@@ -218,16 +218,17 @@ func TestAnalyticsConcurrentIngestionOnPostgres(t *testing.T) {
 func checkOwnerDailyMatchesSummaries(t *testing.T, db *gorm.DB, appID string) {
 	t.Helper()
 	type row struct {
-		Day, Owner, Make, Mode string
-		Sandbox                bool
-		Sessions, Completed    int
-		LastEventAt            time.Time
+		Day, Owner, Make, Mode   string
+		Sandbox                  bool
+		Sessions, Completed      int
+		LastEventAt              time.Time
+		LastSession, LastOutcome string
 	}
 	key := func(r row) string { return fmt.Sprintf("%s|%s|%s|%s|%v", r.Day, r.Owner, r.Make, r.Mode, r.Sandbox) }
 	var summaries []struct {
-		Day, Owner, Make, Mode, Outcome string
-		Sandbox                         bool
-		LastEventAt                     time.Time
+		SessionID, Day, Owner, Make, Mode, Outcome string
+		Sandbox                                    bool
+		LastEventAt                                time.Time
 	}
 	if err := db.Table("session_summaries").Where("app_id = ? AND owner <> ''", appID).Scan(&summaries).Error; err != nil {
 		t.Fatal(err)
@@ -243,8 +244,8 @@ func checkOwnerDailyMatchesSummaries(t *testing.T, db *gorm.DB, appID string) {
 			if s.Outcome == "completed" {
 				w.Completed++
 			}
-			if s.LastEventAt.After(w.LastEventAt) {
-				w.LastEventAt = s.LastEventAt
+			if s.LastEventAt.After(w.LastEventAt) || s.LastEventAt.Equal(w.LastEventAt) && s.SessionID > w.LastSession {
+				w.LastEventAt, w.LastSession, w.LastOutcome = s.LastEventAt, s.SessionID, s.Outcome
 			}
 			want[key(r)] = w
 		}
@@ -258,9 +259,11 @@ func checkOwnerDailyMatchesSummaries(t *testing.T, db *gorm.DB, appID string) {
 	}
 	for _, got := range stored {
 		w, ok := want[key(got)]
-		if !ok || got.Sessions != w.Sessions || got.Completed != w.Completed || !got.LastEventAt.Equal(w.LastEventAt) {
-			t.Errorf("owner_daily %s = %d sessions, %d completed, last %s; summaries say %d, %d, %s",
-				key(got), got.Sessions, got.Completed, got.LastEventAt, w.Sessions, w.Completed, w.LastEventAt)
+		if !ok || got.Sessions != w.Sessions || got.Completed != w.Completed || !got.LastEventAt.Equal(w.LastEventAt) ||
+			got.LastSession != w.LastSession || got.LastOutcome != w.LastOutcome {
+			t.Errorf("owner_daily %s = %d sessions, %d completed, last %s %s %q; summaries say %d, %d, %s %s %q",
+				key(got), got.Sessions, got.Completed, got.LastEventAt, got.LastSession, got.LastOutcome,
+				w.Sessions, w.Completed, w.LastEventAt, w.LastSession, w.LastOutcome)
 		}
 	}
 	if len(summaries) == 0 {
@@ -299,6 +302,24 @@ func TestOwnerDailyFollowsSessionsThatMove(t *testing.T) {
 			t.Fatal(err)
 		}
 		events = events[n:]
+	}
+	checkOwnerDailyMatchesSummaries(t, env.db, env.app.ID)
+}
+
+// Migration 17 fills owner_daily from the summaries an existing install already has.
+func TestBackfillOwnerDailyMatchesTheSummaries(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 17))
+	var specs []sessionSpec
+	for i := range 150 {
+		specs = append(specs, randomSession(r, i))
+	}
+	env := newAnalyticsEnv(t)
+	env.load(t, specs)
+	if err := env.db.Exec("DELETE FROM owner_daily").Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := models.BackfillOwnerDaily(env.db); err != nil {
+		t.Fatal(err)
 	}
 	checkOwnerDailyMatchesSummaries(t, env.db, env.app.ID)
 }

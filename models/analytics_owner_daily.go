@@ -39,8 +39,10 @@ func (s sessionSummary) ownerKey() ownerKey {
 // ownerDelta is a batch's change to one row.
 type ownerDelta struct {
 	sessions, completed int
-	lastEventAt         time.Time
-	left                bool      // a session left this row: it may be empty, or its latest event stale
+	lastEventAt         time.Time // the latest session counted here by this batch: its last event,
+	lastSession         string    // its id (ties on the instant go to the greater id, as everywhere)
+	lastOutcome         string    // and its outcome
+	left                bool      // a session left this row: it may be empty, or its latest session stale
 	leftAt              time.Time // the latest event of the sessions that left
 }
 
@@ -72,8 +74,8 @@ func (d ownerDeltas) addTo(k ownerKey, s sessionSummary, sign int, leaving bool)
 	if s.Outcome == StepCompleted {
 		od.completed += sign
 	}
-	if sign > 0 && s.LastEventAt.After(od.lastEventAt) {
-		od.lastEventAt = s.LastEventAt
+	if sign > 0 && (s.LastEventAt.After(od.lastEventAt) || s.LastEventAt.Equal(od.lastEventAt) && s.SessionID > od.lastSession) {
+		od.lastEventAt, od.lastSession, od.lastOutcome = s.LastEventAt, s.SessionID, s.Outcome
 	}
 	if leaving {
 		od.left = true
@@ -112,24 +114,27 @@ func (d ownerDeltas) flush(tx *gorm.DB) error {
 		od := d[k]
 		at := od.lastEventAt
 		if at.IsZero() {
-			at = time.Unix(0, 0).UTC() // a row only uncounted here: GREATEST keeps the stored time
+			at = time.Unix(0, 0).UTC() // a row only uncounted here: the stored latest session stays
 		}
-		rows = append(rows, []any{k.AppID, k.Day, k.Owner, k.Make, k.Mode, k.Sandbox, od.sessions, od.completed, at})
+		rows = append(rows, []any{k.AppID, k.Day, k.Owner, k.Make, k.Mode, k.Sandbox, od.sessions, od.completed,
+			at, od.lastSession, od.lastOutcome})
 		if od.left {
 			left = append(left, k)
 		}
 	}
-	greatest := "MAX"
-	if IsPostgres(tx) {
-		greatest = "GREATEST"
-	}
 	const cols = "app_id, day, owner, make, mode, sandbox"
-	for chunk := range slices.Chunk(rows, 300) {
+	// The row keeps its latest session: this batch's, when it is as late or later (the same session
+	// with a new outcome, from an older event arriving late, is "as late").
+	const later = "(excluded.last_event_at, excluded.last_session) >= (owner_daily.last_event_at, owner_daily.last_session)"
+	for chunk := range slices.Chunk(rows, 250) {
 		values, args := valuesList(chunk)
-		err := tx.Exec(fmt.Sprintf(`INSERT INTO owner_daily (%s, sessions, completed, last_event_at) VALUES %s
-			ON CONFLICT (%s) DO UPDATE SET sessions = owner_daily.sessions + excluded.sessions,
+		err := tx.Exec(fmt.Sprintf(`INSERT INTO owner_daily (%[1]s, sessions, completed, last_event_at, last_session, last_outcome)
+			VALUES %[2]s ON CONFLICT (%[1]s) DO UPDATE SET sessions = owner_daily.sessions + excluded.sessions,
 			completed = owner_daily.completed + excluded.completed,
-			last_event_at = %s(owner_daily.last_event_at, excluded.last_event_at)`, cols, values, cols, greatest), args...).Error
+			last_event_at = CASE WHEN %[3]s THEN excluded.last_event_at ELSE owner_daily.last_event_at END,
+			last_session = CASE WHEN %[3]s THEN excluded.last_session ELSE owner_daily.last_session END,
+			last_outcome = CASE WHEN %[3]s THEN excluded.last_outcome ELSE owner_daily.last_outcome END`,
+			cols, values, later), args...).Error
 		if err != nil {
 			return err
 		}
@@ -138,7 +143,7 @@ func (d ownerDeltas) flush(tx *gorm.DB) error {
 }
 
 // repairOwnerRows deletes the rows in keys that no session is counted under any more, and, where
-// a departed session may have held a row's latest event, sets it from the sessions still there.
+// a departed session may have been a row's latest, sets the latest session from those still there.
 func repairOwnerRows(tx *gorm.DB, keys []ownerKey, d ownerDeltas) error {
 	const rowKey = "app_id = ? AND day = ? AND owner = ? AND make = ? AND mode = ? AND sandbox = ?"
 	for _, k := range keys {
@@ -146,15 +151,21 @@ func repairOwnerRows(tx *gorm.DB, keys []ownerKey, d ownerDeltas) error {
 		if err := tx.Exec("DELETE FROM owner_daily WHERE "+rowKey+" AND sessions <= 0", args...).Error; err != nil {
 			return err
 		}
-		// A "*" row gathers every make and mode of its owner, day and sandbox flag.
-		err := tx.Exec(`UPDATE owner_daily SET last_event_at = (SELECT MAX(s.last_event_at) FROM session_summaries s
-			WHERE s.app_id = owner_daily.app_id AND s.day = owner_daily.day AND s.owner = owner_daily.owner
-			AND (owner_daily.make = '*' OR s.make = owner_daily.make) AND (owner_daily.mode = '*' OR s.mode = owner_daily.mode)
-			AND s.sandbox = owner_daily.sandbox)
+		err := tx.Exec(`UPDATE owner_daily SET last_event_at = (`+latestSessionOf("last_event_at")+`),
+			last_session = (`+latestSessionOf("session_id")+`), last_outcome = (`+latestSessionOf("outcome")+`)
 			WHERE `+rowKey+" AND last_event_at <= ?", append(args, d[k].leftAt)...).Error
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// latestSessionOf is a subquery for a column of the latest session counted in an owner_daily row (a
+// "*" row gathers every make and mode of its owner, day and sandbox flag).
+func latestSessionOf(col string) string {
+	return `SELECT s.` + col + ` FROM session_summaries s WHERE s.app_id = owner_daily.app_id AND s.day = owner_daily.day
+		AND s.owner = owner_daily.owner AND (owner_daily.make = '*' OR s.make = owner_daily.make)
+		AND (owner_daily.mode = '*' OR s.mode = owner_daily.mode) AND s.sandbox = owner_daily.sandbox
+		ORDER BY s.last_event_at DESC, s.session_id DESC LIMIT 1`
 }

@@ -187,14 +187,30 @@ func OwnersCount(db *gorm.DB, orgID, appID string, f AnalyticsFilter) (int, erro
 // reads the rows that count every make and mode together (one per owner, day and sandbox flag);
 // with one, the rows of that make or mode (the other dimension's values summed by the caller).
 func ownerDailyScope(db *gorm.DB, appID string, f AnalyticsFilter) *gorm.DB {
-	q := db.Table("owner_daily").Where("app_id = ? AND day BETWEEN ? AND ? AND sessions > 0",
-		appID, dayOf(f.Range.From), dayOf(f.Range.To))
+	conds, args := ownerDailyConds("owner_daily", appID, f)
+	return db.Table("owner_daily").Where(conds, args...)
+}
+
+// ownerDailyConds is ownerDailyScope's condition on the owner_daily rows named alias.
+func ownerDailyConds(alias, appID string, f AnalyticsFilter) (string, []any) {
+	a := alias + "."
+	conds := []string{a + "app_id = ?", a + "day BETWEEN ? AND ?", a + "sessions > 0"}
+	args := []any{appID, dayOf(f.Range.From), dayOf(f.Range.To)}
 	if f.Make == "" && f.Mode == "" {
-		q = q.Where("make = ? AND mode = ?", allMakes, allModes)
+		conds, args = append(conds, a+"make = ?", a+"mode = ?"), append(args, allMakes, allModes)
 	} else {
-		q = q.Where("make <> ? AND mode <> ?", allMakes, allModes)
+		conds, args = append(conds, a+"make <> ?", a+"mode <> ?"), append(args, allMakes, allModes)
 	}
-	return dimensionScope(q, f)
+	if f.Make != "" {
+		conds, args = append(conds, a+"make = ?"), append(args, f.Make)
+	}
+	if f.Mode != "" {
+		conds, args = append(conds, a+"mode = ?"), append(args, f.Mode)
+	}
+	if !f.IncludeSandbox {
+		conds, args = append(conds, a+"sandbox = ?"), append(args, false)
+	}
+	return strings.Join(conds, " AND "), args
 }
 
 // ownerDailySearchScope is ownerDailyScope narrowed by f.Owner as a case-insensitive substring.
@@ -207,38 +223,20 @@ func ownerDailySearchScope(db *gorm.DB, appID string, f AnalyticsFilter) *gorm.D
 }
 
 // ownerTotals sums the owner_daily rows of each owner of page under f, in order. Window functions keep
-// each owner's latest row beside the totals, so the times stay plain columns (SQLite returns an
-// aggregate of a timestamp as text); the last outcome is that of the owner's latest session under f,
-// found through the (app_id, owner, last_event_at) index of the summaries.
+// each owner's latest row, and with it their latest session's outcome, beside the totals, so the
+// times stay plain columns (SQLite returns an aggregate of a timestamp as text).
 func ownerTotals(db *gorm.DB, appID string, f AnalyticsFilter, page []string, order string) ([]ownerAggregate, error) {
 	if len(page) == 0 {
 		return nil, nil
 	}
-	inner := ownerDailyScope(db, appID, f).Where("owner IN ?", page).Select(`owner, last_event_at,
-		ROW_NUMBER() OVER (PARTITION BY owner ORDER BY last_event_at DESC) AS latest,
+	inner := ownerDailyScope(db, appID, f).Where("owner IN ?", page).Select(`owner, last_event_at, last_outcome AS outcome,
+		ROW_NUMBER() OVER (PARTITION BY owner ORDER BY last_event_at DESC, last_session DESC) AS latest,
 		SUM(sessions) OVER (PARTITION BY owner) AS sessions,
 		SUM(completed) OVER (PARTITION BY owner) AS completed`)
-	latest, args := latestOutcomeSQL(appID, f)
 	var rows []ownerAggregate
-	err := db.Table("(?) AS totals", inner).Select("owner, sessions, completed, last_event_at, ("+latest+") AS outcome", args...).
+	err := db.Table("(?) AS totals", inner).Select("owner, sessions, completed, last_event_at, outcome").
 		Where("latest = 1").Order(order).Scan(&rows).Error
 	return rows, err
-}
-
-// latestOutcomeSQL is a subquery for the outcome of the latest session of totals.owner under f.
-func latestOutcomeSQL(appID string, f AnalyticsFilter) (string, []any) {
-	q := `SELECT s.outcome FROM session_summaries s WHERE s.app_id = ? AND s.owner = totals.owner AND s.day BETWEEN ? AND ?`
-	args := []any{appID, dayOf(f.Range.From), dayOf(f.Range.To)}
-	if f.Make != "" {
-		q, args = q+" AND s.make = ?", append(args, f.Make)
-	}
-	if f.Mode != "" {
-		q, args = q+" AND s.mode = ?", append(args, f.Mode)
-	}
-	if !f.IncludeSandbox {
-		q, args = q+" AND s.sandbox = ?", append(args, false)
-	}
-	return q + " ORDER BY s.last_event_at DESC, s.session_id DESC LIMIT 1", args
 }
 
 // ownerSummaryScope selects an app's session summaries under f's range, make, mode and sandbox parts

@@ -8,6 +8,7 @@ var (
 	BackfillFamilyStarts = backfillFamilyStarts
 	OpaqueButtonColors   = opaqueButtonColors
 	IngestBatch          = ingestBatch
+	BackfillOwnerDaily   = backfillOwnerDaily
 )
 
 // NewHashPool builds a hashing pool apart from the process's own.

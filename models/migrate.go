@@ -21,17 +21,40 @@ var backfills = map[int]func(tx *gorm.DB) error{
 	17: ownerDailyStorage,
 }
 
-// ownerDailyStorage gives owner_daily what the other rollups have on PostgreSQL: room for HOT updates,
-// frequent autovacuum, and a trigram index for owner search.
+// ownerDailyStorage fills owner_daily from the session summaries that existed before it and gives it
+// what the other rollups have on PostgreSQL: room for HOT updates, frequent autovacuum, and a trigram
+// index for owner search.
 func ownerDailyStorage(tx *gorm.DB) error {
-	if !IsPostgres(tx) {
-		return nil
+	if err := backfillOwnerDaily(tx); err != nil || !IsPostgres(tx) {
+		return err
 	}
 	if err := tx.Exec("ALTER TABLE owner_daily SET (fillfactor = 70, autovacuum_vacuum_scale_factor = 0.02, " +
 		"autovacuum_analyze_scale_factor = 0.05)").Error; err != nil {
 		return err
 	}
 	return trigramIndex(tx, "owner_daily")
+}
+
+// backfillOwnerDaily counts the existing session summaries into owner_daily: under their make and mode,
+// and under "*" for both, each row with its latest session (ties on the instant to the greater id).
+func backfillOwnerDaily(tx *gorm.DB) error {
+	const counts = `COUNT(*), SUM(CASE WHEN outcome = 'completed' THEN 1 ELSE 0 END), MAX(last_event_at)
+		FROM session_summaries WHERE owner <> ''`
+	for _, sql := range []string{
+		`INSERT INTO owner_daily (app_id, day, owner, make, mode, sandbox, sessions, completed, last_event_at)
+		SELECT app_id, day, owner, make, mode, sandbox, ` + counts + ` GROUP BY app_id, day, owner, make, mode, sandbox`,
+		`INSERT INTO owner_daily (app_id, day, owner, make, mode, sandbox, sessions, completed, last_event_at)
+		SELECT app_id, day, owner, '*', '*', sandbox, ` + counts + ` GROUP BY app_id, day, owner, sandbox`,
+		`UPDATE owner_daily SET last_session = (` + latestSessionOf("session_id") + `)`,
+		`UPDATE owner_daily SET last_event_at = (SELECT s.last_event_at FROM session_summaries s
+		WHERE s.app_id = owner_daily.app_id AND s.session_id = owner_daily.last_session),
+		last_outcome = (SELECT s.outcome FROM session_summaries s WHERE s.app_id = owner_daily.app_id AND s.session_id = owner_daily.last_session)`,
+	} {
+		if err := tx.Exec(sql).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // backfillFamilyStarts dates each existing token family from its code's issue, as new families are,

@@ -383,7 +383,7 @@ ALTER TABLE oauth_tokens ADD COLUMN family_started_at {ts}`},
 	{16, "sign-in failures are counted per email in rate_counters, for emails with and without accounts", `
 ALTER TABLE users DROP COLUMN failed_logins;
 ALTER TABLE users DROP COLUMN last_failed_at`},
-	{17, "per-owner daily rollup (backfilled from the summaries)", `
+	{17, "per-owner daily rollup (backfilled from the summaries by backfillOwnerDaily)", `
 CREATE TABLE owner_daily (
 	app_id TEXT NOT NULL,
 	day TEXT NOT NULL,
@@ -394,14 +394,10 @@ CREATE TABLE owner_daily (
 	sessions INTEGER NOT NULL DEFAULT 0,
 	completed INTEGER NOT NULL DEFAULT 0,
 	last_event_at {ts} NOT NULL,
+	last_session TEXT NOT NULL DEFAULT '',
+	last_outcome TEXT NOT NULL DEFAULT '',
 	PRIMARY KEY (app_id, day, owner, make, mode, sandbox)
 );
-INSERT INTO owner_daily (app_id, day, owner, make, mode, sandbox, sessions, completed, last_event_at)
-	SELECT app_id, day, owner, make, mode, sandbox, COUNT(*), SUM(CASE WHEN outcome = 'completed' THEN 1 ELSE 0 END), MAX(last_event_at)
-	FROM session_summaries WHERE owner <> '' GROUP BY app_id, day, owner, make, mode, sandbox;
-INSERT INTO owner_daily (app_id, day, owner, make, mode, sandbox, sessions, completed, last_event_at)
-	SELECT app_id, day, owner, '*', '*', sandbox, COUNT(*), SUM(CASE WHEN outcome = 'completed' THEN 1 ELSE 0 END), MAX(last_event_at)
-	FROM session_summaries WHERE owner <> '' GROUP BY app_id, day, owner, sandbox;
 CREATE INDEX owner_daily_recent ON owner_daily (app_id, last_event_at DESC, owner);
 CREATE INDEX owner_daily_owner ON owner_daily (app_id, owner, day)`},
 }
