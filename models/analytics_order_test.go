@@ -251,7 +251,7 @@ func checkOwnerDailyMatchesSummaries(t *testing.T, db *gorm.DB, appID string) {
 		}
 	}
 	var stored []row
-	if err := db.Table("owner_daily").Where("app_id = ? AND sessions <> 0", appID).Scan(&stored).Error; err != nil {
+	if err := db.Table("owner_daily").Where("app_id = ? AND (sessions <> 0 OR owner = '')", appID).Scan(&stored).Error; err != nil {
 		t.Fatal(err)
 	}
 	if len(stored) != len(want) {
@@ -284,6 +284,14 @@ func TestOwnerDailyFollowsSessionsThatMove(t *testing.T) {
 		evs := sessionEvents(env.app.ID, s)
 		if len(evs) > 2 && r.IntN(3) == 0 { // the owner is corrected by a later event
 			evs[len(evs)-1].Owner = fmt.Sprintf("owner-%d", 4+r.IntN(3))
+		}
+		if len(evs) > 1 && r.IntN(4) == 0 { // so is the mode
+			evs[r.IntN(len(evs))].Mode = "simulated"
+		}
+		if r.IntN(5) == 0 { // the first events name no owner; a later one does
+			for i := range evs[:len(evs)/2] {
+				evs[i].Owner = ""
+			}
 		}
 		events = append(events, evs...)
 	}
@@ -320,6 +328,26 @@ func TestBackfillOwnerDailyMatchesTheSummaries(t *testing.T) {
 	}
 	if err := models.BackfillOwnerDaily(env.db); err != nil {
 		t.Fatal(err)
+	}
+	checkOwnerDailyMatchesSummaries(t, env.db, env.app.ID)
+}
+
+// Sessions that change rows while they have no owner, one batch per event: an owner-less session is
+// in nobody's row, before and after it moves, whether it is named later or never.
+func TestOwnerlessSessionsAreInNobodysRow(t *testing.T) {
+	env := newAnalyticsEnv(t)
+	for i, step := range []string{"launched", "brand_selected", "completed"} {
+		e := models.SessionEvent{ID: fmt.Sprintf("anon-%d", i), SessionID: "anon", AppID: env.app.ID, Step: step,
+			Mode: "live", OccurredAt: day0.Add(time.Duration(i) * time.Minute)}
+		if step != "launched" {
+			e.Make = "BMW"
+		}
+		if step == "completed" {
+			e.Owner = "named-late"
+		}
+		never := e
+		never.ID, never.SessionID, never.Owner = "never-"+e.ID, "never", ""
+		recordAll(t, env.db, []models.SessionEvent{e, never}, nil)
 	}
 	checkOwnerDailyMatchesSummaries(t, env.db, env.app.ID)
 }

@@ -89,11 +89,16 @@ func (d ownerDeltas) addTo(k ownerKey, s sessionSummary, sign int, leaving bool)
 // event only grows; a session that changes rows leaves its old ones to be repaired.
 func (d ownerDeltas) move(before, after sessionSummary) {
 	b, a := before.ownerKey(), after.ownerKey()
-	d.addTo(b, before, -1, b != a)
-	d.addTo(a, after, 1, false)
-	b.Make, b.Mode, a.Make, a.Mode = allMakes, allModes, allMakes, allModes
-	d.addTo(b, before, -1, b != a)
-	d.addTo(a, after, 1, false)
+	bAll, aAll := b, a
+	bAll.Make, bAll.Mode, aAll.Make, aAll.Mode = allMakes, allModes, allMakes, allModes
+	if before.Owner != "" { // sessions without an owner are in nobody's rows
+		d.addTo(b, before, -1, b != a)
+		d.addTo(bAll, before, -1, bAll != aAll)
+	}
+	if after.Owner != "" {
+		d.addTo(a, after, 1, false)
+		d.addTo(aAll, after, 1, false)
+	}
 }
 
 // flush writes the rows in key order (the lock order), then repairs the rows sessions left.
