@@ -12,28 +12,33 @@ import (
 	"keyfob/models"
 )
 
-// vehicleAPIRoutes is the simulated Smartcar v2.0 vehicle API (bearer access tokens).
+// vehicleAPIRoutes is the simulated Smartcar v2.0 API. Routing comes first and each route names its
+// own authentication: a path that takes client credentials is never refused for lacking an access
+// token, and an unknown path is a 404 whatever credentials came with it.
 func (h *Handler) vehicleAPIRoutes(app *fiber.App) {
-	v := app.Group("/v2.0", h.vehicleAuth)
-	v.Get("/user", h.scUser)
-	v.Get("/vehicles", h.scVehicles)
-	one := v.Group("/vehicles/:vehicle", h.vehicleInGrant)
-	one.Get("/", h.scAttributes)
-	one.Get("/vin", h.scVIN)
-	one.Get("/odometer", h.scOdometer)
-	one.Get("/fuel", h.scFuel)
-	one.Get("/battery", h.scBattery)
-	one.Get("/battery/capacity", h.scBatteryCapacity)
-	one.Get("/charge", h.scCharge)
-	one.Post("/charge", h.scChargeCommand)
-	one.Get("/location", h.scLocation)
-	one.Get("/tires/pressure", h.scTires)
-	one.Get("/engine/oil", h.scOil)
-	one.Get("/permissions", h.scPermissions)
-	one.Get("/security", h.scSecurity)
-	one.Post("/security", h.scSecurityCommand)
-	one.Delete("/application", h.scDisconnect)
-	v.Use(func(c *fiber.Ctx) error {
+	bearer := func(handler fiber.Handler) []fiber.Handler { return []fiber.Handler{h.vehicleAuth, handler} }
+	vehicle := func(handler fiber.Handler) []fiber.Handler {
+		return []fiber.Handler{h.vehicleAuth, h.vehicleInGrant, handler}
+	}
+	const one = "/v2.0/vehicles/:vehicle"
+	app.Get("/v2.0/user", bearer(h.scUser)...)
+	app.Get("/v2.0/vehicles", bearer(h.scVehicles)...)
+	app.Get(one+"/", vehicle(h.scAttributes)...)
+	app.Get(one+"/vin", vehicle(h.scVIN)...)
+	app.Get(one+"/odometer", vehicle(h.scOdometer)...)
+	app.Get(one+"/fuel", vehicle(h.scFuel)...)
+	app.Get(one+"/battery", vehicle(h.scBattery)...)
+	app.Get(one+"/battery/capacity", vehicle(h.scBatteryCapacity)...)
+	app.Get(one+"/charge", vehicle(h.scCharge)...)
+	app.Post(one+"/charge", vehicle(h.scChargeCommand)...)
+	app.Get(one+"/location", vehicle(h.scLocation)...)
+	app.Get(one+"/tires/pressure", vehicle(h.scTires)...)
+	app.Get(one+"/engine/oil", vehicle(h.scOil)...)
+	app.Get(one+"/permissions", vehicle(h.scPermissions)...)
+	app.Get(one+"/security", vehicle(h.scSecurity)...)
+	app.Post(one+"/security", vehicle(h.scSecurityCommand)...)
+	app.Delete(one+"/application", vehicle(h.scDisconnect)...)
+	app.Use("/v2.0", func(c *fiber.Ctx) error {
 		return vehicleError(c, fiber.StatusNotFound, "RESOURCE_NOT_FOUND", "PATH", "", "This path does not exist in the v2.0 API.", "")
 	})
 }

@@ -396,15 +396,38 @@ func TestVehicleEndpointsAuthentication(t *testing.T) {
 		"expired kf_at_":  {"Bearer " + expired.token, ""},
 		"bearer no token": {"Bearer ", ""},
 	} {
-		for _, path := range []string{"/v2.0/user", "/v2.0/vehicles", "/v2.0/vehicles/" + id + "/odometer", "/v2.0/nothing-here"} {
+		for _, path := range []string{"/v2.0/user", "/v2.0/vehicles", "/v2.0/vehicles/" + id + "/odometer"} {
 			resp, body := v.call("GET", path+c.query, "", map[string]string{"Authorization": c.auth})
 			wantSmartcarError(t, resp, body, 401, "AUTHENTICATION")
+			if got := resp.Header.Get("WWW-Authenticate"); got != `Bearer error="invalid_token"` {
+				t.Fatalf("%s at %s: WWW-Authenticate %q (RFC 6750 §3)", name, path, got)
+			}
 			res, _ := body["resolution"].(map[string]any)
 			if _, hasCode := body["code"]; !hasCode || res["type"] != "REAUTHENTICATE" || body["description"] == "" ||
 				!strings.HasPrefix(body["docURL"].(string), "https://") || body["suggestedUserMessage"] == "" {
 				t.Fatalf("%s at %s: %v", name, path, body)
 			}
 		}
+	}
+}
+
+// TestVehicleRoutesBeforeAuthentication: the v2.0 API routes first, then each route checks its own
+// credentials, so an unknown path is a 404 whatever the credentials, and no 404 or success carries a challenge.
+func TestVehicleRoutesBeforeAuthentication(t *testing.T) {
+	s := newTestServer(t)
+	v := s.sandboxClient(t, "TESLA", allScopes)
+	id := v.firstVehicle(t)
+	for _, auth := range []string{"", "Bearer " + v.token, "Bearer not-a-token", "Basic " + v.token} {
+		for _, path := range []string{"/v2.0/nothing-here", "/v2.0/vehicles/" + id + "/nothing-here", "/v2.0/vehicles/" + id + "/batch"} {
+			resp, body := v.call("GET", path, "", map[string]string{"Authorization": auth})
+			wantSmartcarError(t, resp, body, 404, "RESOURCE_NOT_FOUND")
+			if resp.Header.Get("WWW-Authenticate") != "" {
+				t.Fatalf("a 404 carries no challenge: %q", resp.Header.Get("WWW-Authenticate"))
+			}
+		}
+	}
+	if resp, _ := v.ok(t, "GET", "/v2.0/vehicles/"+id+"/odometer", "", nil); resp.Header.Get("WWW-Authenticate") != "" {
+		t.Fatal("a 200 carries no challenge")
 	}
 }
 

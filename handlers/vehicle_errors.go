@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"errors"
 
 	"github.com/gofiber/fiber/v2"
@@ -25,9 +26,14 @@ type scResolution struct {
 
 // vehicleFailure is a /v2.0 refusal; handlers return it and the error handler writes it.
 type vehicleFailure struct {
-	status int
-	body   scError
+	status    int
+	body      scError
+	challenge string // WWW-Authenticate of a 401; bearerChallenge when empty
 }
+
+// bearerChallenge is RFC 6750 §3's answer to a missing or bad access token. api.md asks for
+// error="invalid_token" on every bearer 401, a missing token included.
+const bearerChallenge = `Bearer error="invalid_token"`
 
 func (f *vehicleFailure) Error() string { return f.body.Type + ": " + f.body.Description }
 
@@ -49,6 +55,9 @@ func writeVehicleError(c *fiber.Ctx, err error, status int, message string) erro
 	var vf *vehicleFailure
 	if !errors.As(err, &vf) {
 		vf = vehicleError(c, status, smartcarType(status), "", "", message, "").(*vehicleFailure)
+	}
+	if vf.status == fiber.StatusUnauthorized {
+		c.Set(fiber.HeaderWWWAuthenticate, cmp.Or(vf.challenge, bearerChallenge))
 	}
 	return c.Status(vf.status).JSON(vf.body)
 }
