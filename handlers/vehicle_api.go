@@ -300,19 +300,27 @@ func (h *Handler) scPermissions(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"permissions": scope, "paging": fiber.Map{"count": len(scope), "offset": 0}})
 }
 
+// openingJSON is one opening of opening of Smartcar's security body ([] when the vehicle has none).
+type openingJSON struct {
+	Type   string `json:"type"`
+	Status string `json:"status"`
+}
+
+func openingsJSON(list []models.Opening) []openingJSON {
+	out := make([]openingJSON, 0, len(list))
+	for _, o := range list {
+		out = append(out, openingJSON{o.Type, o.Status})
+	}
+	return out
+}
+
 func (h *Handler) scSecurity(c *fiber.Ctx) error {
 	if err := need(c, "read_security"); err != nil {
 		return err
 	}
-	status := "UNLOCKED"
-	if vehicleOf(c).Locked {
-		status = "LOCKED"
-	}
-	doors := []fiber.Map{}
-	for _, door := range []string{"frontLeft", "frontRight", "backLeft", "backRight"} {
-		doors = append(doors, fiber.Map{"type": door, "status": status})
-	}
-	return data(c, fiber.Map{"isLocked": vehicleOf(c).Locked, "doors": doors})
+	sec := vehicleOf(c).Security()
+	return data(c, fiber.Map{"isLocked": sec.Locked, "doors": openingsJSON(sec.Doors), "windows": openingsJSON(sec.Windows),
+		"sunroof": openingsJSON(sec.Sunroof), "storage": openingsJSON(sec.Storage), "chargingPort": openingsJSON(sec.ChargingPort)})
 }
 
 func (h *Handler) scSecurityCommand(c *fiber.Ctx) error {

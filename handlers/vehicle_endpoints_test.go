@@ -287,9 +287,9 @@ func TestVehicleEndpointsBEVChargeSecurityLocation(t *testing.T) {
 	wantSmartcarError(t, resp, body, 400, "VALIDATION")
 
 	for _, step := range []struct {
-		action, status string
-		locked         bool
-	}{{"UNLOCK", "UNLOCKED", false}, {"LOCK", "LOCKED", true}, {"UNLOCK", "UNLOCKED", false}} {
+		action string
+		locked bool
+	}{{"UNLOCK", false}, {"LOCK", true}, {"UNLOCK", false}} {
 		_, out := v.ok(t, "POST", p+"/security/", `{"action":"`+step.action+`"}`, nil)
 		if out["status"] != "success" || out["message"] == nil || v.state(t, id).Locked != step.locked {
 			t.Fatalf("%s: %v, stored locked %v", step.action, out, v.state(t, id).Locked)
@@ -297,7 +297,10 @@ func TestVehicleEndpointsBEVChargeSecurityLocation(t *testing.T) {
 		resp, sec := v.ok(t, "GET", p+"/security", "", nil)
 		wantDataHeaders(t, resp, "security")
 		doors, _ := sec["doors"].([]any)
-		if sec["isLocked"] != step.locked || len(doors) != 4 || doors[0].(map[string]any)["status"] != step.status {
+		port := fmt.Sprint(sec["chargingPort"])
+		wantPort := map[bool]string{true: "[map[status:OPEN type:chargingPort]]", false: "[map[status:CLOSED type:chargingPort]]"}[v.state(t, id).PluggedIn]
+		if sec["isLocked"] != step.locked || len(doors) != 4 || doors[0].(map[string]any)["status"] != "CLOSED" ||
+			fmt.Sprint(sec["sunroof"]) != "[]" || len(sec["windows"].([]any)) != 4 || len(sec["storage"].([]any)) != 2 || port != wantPort || len(sec) != 6 {
 			t.Fatalf("after %s: %v", step.action, sec)
 		}
 	}
