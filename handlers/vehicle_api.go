@@ -149,24 +149,36 @@ func (h *Handler) scUser(c *fiber.Ctx) error {
 }
 
 func (h *Handler) scVehicles(c *fiber.Ctx) error {
-	limit, offset := 10, 0
-	var err error
+	limit, offset, err := paging(c, 10)
+	if err != nil {
+		return err
+	}
+	ids := grantOf(c).Vehicles
+	return c.JSON(fiber.Map{"vehicles": pageOf(ids, limit, offset), "paging": fiber.Map{"count": len(ids), "offset": offset}})
+}
+
+// paging reads Smartcar's limit (1–50, defaultLimit when absent) and offset (0 or more).
+func paging(c *fiber.Ctx, defaultLimit int) (limit, offset int, err error) {
+	limit = defaultLimit
 	if raw := c.Query("limit"); raw != "" {
 		if limit, err = strconv.Atoi(raw); err != nil || limit < 1 || limit > 50 {
-			return errValidation(c, "limit must be a number from 1 to 50.")
+			return 0, 0, errValidation(c, "limit must be a number from 1 to 50.")
 		}
 	}
 	if raw := c.Query("offset"); raw != "" {
 		if offset, err = strconv.Atoi(raw); err != nil || offset < 0 {
-			return errValidation(c, "offset must be a number of 0 or more.")
+			return 0, 0, errValidation(c, "offset must be a number of 0 or more.")
 		}
 	}
-	ids := grantOf(c).Vehicles
-	page := []string{}
-	if offset < len(ids) {
-		page = ids[offset:min(len(ids), offset+limit)]
+	return limit, offset, nil
+}
+
+// pageOf is items[offset : offset+limit], empty (never nil) past the end.
+func pageOf(items []string, limit, offset int) []string {
+	if offset >= len(items) {
+		return []string{}
 	}
-	return c.JSON(fiber.Map{"vehicles": page, "paging": fiber.Map{"count": len(ids), "offset": offset}})
+	return items[offset:min(len(items), offset+limit)]
 }
 
 func (h *Handler) scAttributes(c *fiber.Ctx) error {
@@ -295,9 +307,14 @@ func (h *Handler) scOil(c *fiber.Ctx) error {
 	return data(c, fiber.Map{"lifeRemaining": round(vehicleOf(c).OilLifePercent/100, 2)})
 }
 
+// scPermissions pages the permissions this token was granted (default 25 a page).
 func (h *Handler) scPermissions(c *fiber.Ctx) error {
+	limit, offset, err := paging(c, 25)
+	if err != nil {
+		return err
+	}
 	scope := grantOf(c).Scope
-	return c.JSON(fiber.Map{"permissions": scope, "paging": fiber.Map{"count": len(scope), "offset": 0}})
+	return c.JSON(fiber.Map{"permissions": pageOf(scope, limit, offset), "paging": fiber.Map{"count": len(scope), "offset": offset}})
 }
 
 // openingJSON is one opening of opening of Smartcar's security body ([] when the vehicle has none).

@@ -317,6 +317,33 @@ func TestVehicleEndpointsBEVChargeSecurityLocation(t *testing.T) {
 	}
 }
 
+// TestVehiclePermissionsPaging: /permissions pages like /vehicles (api.md), 25 a page by default.
+func TestVehiclePermissionsPaging(t *testing.T) {
+	s := newTestServer(t)
+	v := s.sandboxClient(t, "TESLA", allScopes)
+	p := "/v2.0/vehicles/" + v.firstVehicle(t) + "/permissions"
+	n := len(allScopes)
+	for _, tc := range []struct {
+		query  string
+		want   []string
+		offset int
+	}{
+		{"", allScopes, 0}, {"limit=2", allScopes[:2], 0}, {"limit=2&offset=3", allScopes[3:5], 3},
+		{"offset=10", allScopes[10:], 10}, {"offset=" + strconv.Itoa(n), nil, n}, {"limit=50&offset=99", nil, 99},
+	} {
+		_, out := v.ok(t, "GET", p+"?"+tc.query, "", nil)
+		paging := out["paging"].(map[string]any)
+		if !slices.Equal(strs(out["permissions"]), append([]string{}, tc.want...)) || paging["count"] != float64(n) ||
+			paging["offset"] != float64(tc.offset) {
+			t.Fatalf("?%s: %v, want %v count %d offset %d", tc.query, out, tc.want, n, tc.offset)
+		}
+	}
+	for _, q := range []string{"limit=0", "limit=51", "limit=x", "offset=-1"} {
+		resp, body := v.call("GET", p+"?"+q, "", nil)
+		wantSmartcarError(t, resp, body, 400, "VALIDATION")
+	}
+}
+
 func TestVehicleEndpointsPermissionsAndCallLog(t *testing.T) {
 	s := newTestServer(t)
 	v := s.sandboxClient(t, "TESLA", []string{"read_vehicle_info"})
