@@ -98,6 +98,11 @@ func errNotFound(c *fiber.Ctx) error {
 		"No vehicle with this id is connected to this application.", "")
 }
 
+// errPath answers a path the v2.0 API does not have (also as a batch item).
+func errPath(c *fiber.Ctx) error {
+	return vehicleError(c, fiber.StatusNotFound, "RESOURCE_NOT_FOUND", "PATH", "", "This path does not exist in the v2.0 API.", "")
+}
+
 func errValidation(c *fiber.Ctx, description string) error {
 	return vehicleError(c, fiber.StatusBadRequest, "VALIDATION", "PARAMETER", "", description, "")
 }
