@@ -145,4 +145,3 @@ func pageOf(items []string, limit, offset int) []string {
 	}
 	return items[offset:min(len(items), offset+limit)]
 }
-
