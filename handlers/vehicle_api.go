@@ -97,8 +97,8 @@ func need(c *fiber.Ctx, permission string) error {
 	if !slices.Contains(grantOf(c).Scope, permission) {
 		return errPermission(c, "This endpoint needs the "+permission+" permission, which the owner did not grant.")
 	}
-	if !vehicleOf(c).Vehicle().Supports(permission) {
-		return errCompatibility(c, "This vehicle cannot serve "+permission+" (its powertrain has no such data).")
+	if reason := vehicleOf(c).Vehicle().Incapability(permission); reason != "" {
+		return errCompatibility(c, reason, "This vehicle cannot serve "+permission+".")
 	}
 	return nil
 }

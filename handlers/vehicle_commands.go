@@ -44,7 +44,7 @@ func (h *Handler) commandResult(c *fiber.Ctx, err error) error {
 		return vehicleError(c, fiber.StatusConflict, "VEHICLE_STATE", stateErr.Code, "RETRY_LATER", stateErr.Description,
 			"Your vehicle cannot do this right now.")
 	case errors.Is(err, models.ErrCompatibility):
-		return errCompatibility(c, "This vehicle cannot do this (its powertrain does not support it).")
+		return errCompatibility(c, models.ReasonVehicleNotCapable, "This vehicle cannot do this (its powertrain does not support it).")
 	case err != nil:
 		return err
 	}

@@ -236,6 +236,9 @@ func TestVehicleEndpointsBEVChargeSecurityLocation(t *testing.T) {
 	for _, path := range []string{"/fuel", "/engine/oil"} {
 		resp, body := v.call("GET", p+path, "", nil)
 		wantSmartcarError(t, resp, body, 501, "COMPATIBILITY")
+		if body["code"] != "VEHICLE_NOT_CAPABLE" {
+			t.Fatalf("%s on a BEV: a physical limit is VEHICLE_NOT_CAPABLE, got %v", path, body["code"])
+		}
 	}
 
 	wantCharge := func(what string) {

@@ -107,7 +107,9 @@ func errValidation(c *fiber.Ctx, description string) error {
 	return vehicleError(c, fiber.StatusBadRequest, "VALIDATION", "PARAMETER", "", description, "")
 }
 
-func errCompatibility(c *fiber.Ctx, description string) error {
-	return vehicleError(c, fiber.StatusNotImplemented, "COMPATIBILITY", "SMARTCAR_NOT_CAPABLE", "",
+// errCompatibility is Smartcar's 501 for what the vehicle (VEHICLE_NOT_CAPABLE) or the platform
+// (SMARTCAR_NOT_CAPABLE) cannot do.
+func errCompatibility(c *fiber.Ctx, code, description string) error {
+	return vehicleError(c, fiber.StatusNotImplemented, "COMPATIBILITY", code, "",
 		description, "Your vehicle does not support this feature.")
 }
