@@ -27,6 +27,7 @@ func (h *Handler) vehicleAPIRoutes(app *fiber.App) {
 		app.Get(one+r.path, vehicle(serveRead(r))...)
 	}
 	app.Post(one+"/charge", vehicle(h.scChargeCommand)...)
+	app.Post(one+"/charge/limit", vehicle(h.scSetChargeLimit)...)
 	app.Post(one+"/security", vehicle(h.scSecurityCommand)...)
 	app.Post(one+"/batch", vehicle(h.scBatch)...)
 	app.Delete(one+"/application", vehicle(h.scDisconnect)...)

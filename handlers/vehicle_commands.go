@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -36,10 +37,37 @@ func (h *Handler) scChargeCommand(c *fiber.Ctx) error {
 	return h.commandResult(c, err)
 }
 
+// scSetChargeLimit is POST /charge/limit {"limit": 0.8}; Smartcar's SDKs send the number as a string.
+func (h *Handler) scSetChargeLimit(c *fiber.Ctx) error {
+	if err := need(c, "control_charge"); err != nil {
+		return err
+	}
+	var in struct {
+		Limit json.RawMessage `json:"limit"`
+	}
+	if err := decodeJSON(c, &in); err != nil || len(in.Limit) == 0 {
+		return errValidation(c, `Send a JSON body {"limit": 0.8}, a fraction from 0.5 to 1.0.`)
+	}
+	raw := string(in.Limit)
+	var text string
+	if json.Unmarshal(in.Limit, &text) == nil {
+		raw = text
+	}
+	limit, err := models.ParseChargeLimit(raw)
+	if err == nil {
+		v := vehicleOf(c)
+		_, err = models.SetChargeLimit(h.DB, v.AppID, v.VehicleID, limit)
+	}
+	return h.commandResult(c, err)
+}
+
 // commandResult maps a command's outcome to Smartcar's answers.
 func (h *Handler) commandResult(c *fiber.Ctx, err error) error {
 	var stateErr *models.VehicleStateError
+	var invalid *models.ValidationError
 	switch {
+	case errors.As(err, &invalid):
+		return errValidation(c, invalid.Message)
 	case errors.As(err, &stateErr):
 		return vehicleError(c, fiber.StatusConflict, "VEHICLE_STATE", stateErr.Code, "RETRY_LATER", stateErr.Description,
 			"Your vehicle cannot do this right now.")

@@ -29,6 +29,7 @@ var vehicleReads = []vehicleRead{
 	{path: "/battery", permission: "read_battery", units: true, data: true, body: readBattery},
 	{path: "/battery/capacity", permission: "read_battery", data: true, body: readBatteryCapacity},
 	{path: "/charge", permission: "read_charge", data: true, body: readCharge},
+	{path: "/charge/limit", permission: "read_charge", data: true, body: readChargeLimit},
 	{path: "/location", permission: "read_location", data: true, body: readLocation},
 	{path: "/tires/pressure", permission: "read_tires", units: true, data: true, body: readTires},
 	{path: "/engine/oil", permission: "read_engine_oil", data: true, body: readOil},
@@ -155,6 +156,10 @@ func readBatteryCapacity(_ *fiber.Ctx, v models.VehicleState, _ units) (any, err
 
 func readCharge(_ *fiber.Ctx, v models.VehicleState, _ units) (any, error) {
 	return fiber.Map{"isPluggedIn": v.PluggedIn, "state": v.ChargeState()}, nil
+}
+
+func readChargeLimit(_ *fiber.Ctx, v models.VehicleState, _ units) (any, error) {
+	return fiber.Map{"limit": v.ChargeLimit}, nil
 }
 
 func readLocation(_ *fiber.Ctx, v models.VehicleState, _ units) (any, error) {

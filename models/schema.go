@@ -383,4 +383,6 @@ ALTER TABLE oauth_tokens ADD COLUMN family_started_at {ts}`},
 	{16, "sign-in failures are counted per email in rate_counters, for emails with and without accounts", `
 ALTER TABLE users DROP COLUMN failed_logins;
 ALTER TABLE users DROP COLUMN last_failed_at`},
+	{17, "simulated vehicles have a charge limit (a fraction of the battery; 1 = charge to full)", `
+ALTER TABLE vehicle_states ADD COLUMN charge_limit DOUBLE PRECISION NOT NULL DEFAULT 1`},
 }
