@@ -31,6 +31,8 @@ func (h *Handler) vehicleAPIRoutes(app *fiber.App) {
 	app.Post(one+"/security", vehicle(h.scSecurityCommand)...)
 	app.Post(one+"/batch", vehicle(h.scBatch)...)
 	app.Delete(one+"/application", vehicle(h.scDisconnect)...)
+	app.Get("/v2.0/compatibility", h.clientAuth, h.scCompatibility)
+	app.Get("/v2.0/compatibility/matrix", h.clientAuth, h.scCompatibilityMatrix)
 	app.Use("/v2.0", errPath)
 }
 

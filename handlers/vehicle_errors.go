@@ -18,6 +18,13 @@ type scError struct {
 	RequestID            string       `json:"requestId"`
 	Resolution           scResolution `json:"resolution"`
 	SuggestedUserMessage string       `json:"suggestedUserMessage"`
+	Detail               []scDetail   `json:"detail,omitempty"` // VALIDATION: the field refused
+}
+
+// scDetail names a refused parameter, as Smartcar's VALIDATION errors do.
+type scDetail struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
 }
 
 type scResolution struct {
@@ -105,6 +112,13 @@ func errPath(c *fiber.Ctx) error {
 
 func errValidation(c *fiber.Ctx, description string) error {
 	return vehicleError(c, fiber.StatusBadRequest, "VALIDATION", "PARAMETER", "", description, "")
+}
+
+// errInvalidField is a VALIDATION error naming the parameter in its detail.
+func errInvalidField(c *fiber.Ctx, field, message string) error {
+	f := errValidation(c, field+": "+message).(*vehicleFailure)
+	f.body.Detail = []scDetail{{Field: field, Message: message}}
+	return f
 }
 
 // errCompatibility is Smartcar's 501 for what the vehicle (VEHICLE_NOT_CAPABLE) or the platform
