@@ -207,7 +207,7 @@ func (s ConnectSession) ErrorRedirect(extra url.Values) string {
 		params.Set("status_code", strconv.Itoa(400))
 		params.Set("error_message", errorDescriptions["configuration_error"])
 	}
-	return AppendQuery(req.RedirectURI, params, req.State)
+	return authorizationResponse(req.RedirectURI, params, req.State, req.Issuer)
 }
 
 var errorDescriptions = map[string]string{
