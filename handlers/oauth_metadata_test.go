@@ -13,7 +13,7 @@ func TestOAuthMetadata(t *testing.T) {
 		"issuer": "http://localhost:8080", "authorization_endpoint": "http://localhost:8080/oauth/authorize",
 		"token_endpoint": "http://localhost:8080/oauth/token", "response_types_supported": "[code]",
 		"grant_types_supported": "[authorization_code refresh_token]", "code_challenge_methods_supported": "[S256]",
-		"token_endpoint_auth_methods_supported": "[client_secret_basic client_secret_post]",
+		"token_endpoint_auth_methods_supported":          "[client_secret_basic client_secret_post]",
 		"authorization_response_iss_parameter_supported": "true",
 	}
 	for k, v := range want {
