@@ -20,7 +20,9 @@ const connectCookie = "keyfob_connect"
 // authorize validates /oauth/authorize, starts a Connect session and sends the browser to its first step.
 func (h *Handler) authorize(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
-	req, err := models.ParseAuthorize(h.DB, authorizeParams(c))
+	params := authorizeParams(c)
+	params.Issuer = h.Cfg.BaseURL
+	req, err := models.ParseAuthorize(h.DB, params)
 	var refused *models.AuthorizeError
 	if errors.As(err, &refused) {
 		if refused.Page {

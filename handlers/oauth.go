@@ -66,31 +66,36 @@ func (h *Handler) token(c *fiber.Ctx) error {
 // has had too many failures this minute. Only failures are limited, so the real app, whose secret
 // works, is never locked out by someone guessing with its public client_id.
 func (h *Handler) refuseClient(c *fiber.Ctx, clientID string, basic bool) error {
-	key := "token-client:" + clientID
-	exists, err := models.ClientExists(h.DB, clientID)
-	if err != nil {
-		return err // unknown is not the same as unreadable: never invalid_client for a database failure
-	}
-	if !exists {
-		// Not a registered client: nothing to protect, and no counter row to grow the table with.
-		return oauthError(c, fiber.StatusUnauthorized, "invalid_client", "Client authentication failed: check the client_id and client_secret.")
-	}
-	failures, err := models.CountAttempt(h.DB, key, clientFailureWindow)
+	wait, err := h.countClientFailure(clientID)
 	if err != nil {
 		return err
 	}
-	if failures >= maxClientFailures {
-		wait, err := models.AttemptsExceeded(h.DB, key, maxClientFailures, clientFailureWindow)
-		if err != nil {
-			return err
-		}
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(wait, 1)))
+	if wait > 0 {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(wait))
 		return oauthError(c, fiber.StatusTooManyRequests, "slow_down", "Too many failed authentications for this client; wait a minute.")
 	}
 	if basic {
 		c.Set(fiber.HeaderWWWAuthenticate, `Basic realm="keyfob", charset="UTF-8"`)
 	}
 	return oauthError(c, fiber.StatusUnauthorized, "invalid_client", "Client authentication failed: check the client_id and client_secret.")
+}
+
+// countClientFailure counts a failed client authentication, wherever the client authenticated (/oauth/token,
+// the compatibility API), against one budget per client_id; past it, it returns the seconds to wait.
+func (h *Handler) countClientFailure(clientID string) (wait int, err error) {
+	exists, err := models.ClientExists(h.DB, clientID)
+	if err != nil || !exists {
+		// Unreadable is not unknown: a database failure is an error (503), never invalid_client. An
+		// unregistered client has nothing to protect, and no counter row to grow the table with.
+		return 0, err
+	}
+	key := "token-client:" + clientID
+	failures, err := models.CountAttempt(h.DB, key, clientFailureWindow)
+	if err != nil || failures < maxClientFailures {
+		return 0, err
+	}
+	wait, err = models.AttemptsExceeded(h.DB, key, maxClientFailures, clientFailureWindow)
+	return max(wait, 1), err
 }
 
 // clientCredentials reads HTTP Basic (RFC 6749 §2.3.1: form-encoded id and secret) or the form

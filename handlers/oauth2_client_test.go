@@ -74,6 +74,12 @@ func (w *connectWalker) post(action string, form url.Values) *http.Response {
 // authorize walks Connect from authURL (make=KIA: sign-in, first vehicle, allow) and returns the code.
 func (w *connectWalker) authorize(authURL, redirect, state string) string {
 	w.t.Helper()
+	return w.authorizeRedirect(authURL, redirect, state).Query().Get("code")
+}
+
+// authorizeRedirect walks Connect like authorize and returns the whole redirect to the app.
+func (w *connectWalker) authorizeRedirect(authURL, redirect, state string) *url.URL {
+	w.t.Helper()
 	req, _ := http.NewRequest("GET", authURL, nil)
 	if resp := w.do(req); resp.StatusCode != 200 || !strings.Contains(w.page, "Sign in to Kia") {
 		w.t.Fatalf("Connect's sign-in page expected from %s: %d %.500s", authURL, resp.StatusCode, w.page)
@@ -92,7 +98,7 @@ func (w *connectWalker) authorize(authURL, redirect, state string) string {
 	if err != nil || !strings.HasPrefix(loc.String(), redirect+"?") || loc.Query().Get("state") != state || loc.Query().Get("code") == "" {
 		w.t.Fatalf("redirect to the app with code and state expected, got %q", resp.Header.Get("Location"))
 	}
-	return loc.Query().Get("code")
+	return loc
 }
 
 // tokenRecorder notes how each token request authenticated the client, without changing it.

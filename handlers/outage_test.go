@@ -179,10 +179,10 @@ func (w *outageWorld) request(t *testing.T, method, route string, signedIn bool)
 		bearer(req, w.apiKey)
 	case strings.HasPrefix(route, "/api/"):
 		bearer(req, w.app.owner.Token)
+	case strings.HasPrefix(route, "/v2.0/compatibility"), route == "/oauth/token":
+		req.SetBasicAuth(w.app.id, w.app.secret) // the app's client credentials
 	case strings.HasPrefix(route, "/v2.0/"):
 		bearer(req, w.access)
-	case route == "/oauth/token":
-		req.SetBasicAuth(w.app.id, w.app.secret)
 	default:
 		for name, value := range w.cookies {
 			req.AddCookie(&http.Cookie{Name: name, Value: value})
@@ -191,9 +191,10 @@ func (w *outageWorld) request(t *testing.T, method, route string, signedIn bool)
 	return req
 }
 
-// dbFree are the routes that never touch the database: liveness and the theme stylesheet (computed
-// from its query). They must keep answering, without a single query.
-var dbFree = map[string]bool{"/healthz": true, "/connect/theme.css": true}
+// dbFree are the routes that never touch the database: liveness, the theme stylesheet (computed
+// from its query) and the OAuth metadata (from the configuration). They must keep answering, without
+// a single query.
+var dbFree = map[string]bool{"/healthz": true, "/connect/theme.css": true, "/.well-known/oauth-authorization-server": true}
 
 // wantUnavailable checks a 503: Retry-After, and the body its kind of client reads.
 func wantUnavailable(t *testing.T, what string, resp *http.Response, body string) {

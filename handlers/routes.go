@@ -54,6 +54,7 @@ func (h *Handler) routes(app *fiber.App) {
 // platformRoutes is what apps and their users call: the hosted Connect flow and the token endpoint.
 // Paths answer with or without a trailing slash (Smartcar's SDKs use both).
 func (h *Handler) platformRoutes(app *fiber.App) {
+	app.Get("/.well-known/oauth-authorization-server", h.oauthMetadata)
 	app.Get("/oauth/authorize", h.authorize)
 	app.Post("/oauth/token", h.token)
 	app.Get("/connect/:session", h.connectStep)

@@ -26,7 +26,7 @@ type simVehicleView struct {
 	ID, Owner, Name, VIN, Powertrain         string
 	Electric, BurnsFuel                      bool
 	Odometer, Fuel, Battery, Range, Location string
-	Tires, OilLife, UpdatedAt                string
+	Tires, OilLife, UpdatedAt, ChargeLimit   string
 	PluggedIn, Charging, Locked              bool
 }
 
@@ -47,6 +47,7 @@ func newSimVehicleView(s models.VehicleState) simVehicleView {
 	}
 	if v.Electric {
 		v.Battery = fmt.Sprintf("%.1f %% of %.1f kWh", s.BatteryPercent, s.BatteryCapacityKWh)
+		v.ChargeLimit = fmt.Sprintf("%.0f %%", s.ChargeLimit*100)
 	}
 	return v
 }
@@ -162,7 +163,8 @@ func newSimStateForm(s models.VehicleState) simStateForm {
 	}
 	values := map[string]string{
 		"odometer_km": number(s.OdometerKm, 1), "fuel_percent": number(s.FuelPercent, 1),
-		"battery_percent": number(s.BatteryPercent, 1), "latitude": number(s.Latitude, 6), "longitude": number(s.Longitude, 6),
+		"battery_percent": number(s.BatteryPercent, 1), "charge_limit": number(s.ChargeLimit*100, 0),
+		"latitude": number(s.Latitude, 6), "longitude": number(s.Longitude, 6),
 		"plugged_in": flag(s.PluggedIn), "charging": flag(s.Charging), "locked": flag(s.Locked),
 	}
 	shown := make(map[string]string, len(values))
@@ -209,8 +211,23 @@ func readStatePatch(c *fiber.Ctx, s models.VehicleState) (models.VehicleStatePat
 	}
 	if s.Electric() {
 		p.BatteryPercent, p.PluggedIn, p.Charging = number("battery_percent"), flag("plugged_in"), flag("charging")
+		p.ChargeLimit = chargeLimitField(c, number)
 	}
 	return p, form
+}
+
+// chargeLimitField reads the form's charge limit in percent as the fraction the vehicle keeps, like the
+// API. A form without the field (one loaded before it existed, a script) changes nothing.
+func chargeLimitField(c *fiber.Ctx, number func(string) *float64) *float64 {
+	if strings.TrimSpace(bodyValue(c, "charge_limit")) == "" {
+		return nil
+	}
+	percent := number("charge_limit")
+	if percent == nil {
+		return nil
+	}
+	limit := *percent / 100
+	return &limit
 }
 
 // simCallView is one API call in the vehicle's log.

@@ -118,7 +118,8 @@ func TestSimulatorEditState(t *testing.T) {
 
 	resp, body := sim.b.get(page)
 	wantStatus(t, resp, body, http.StatusOK)
-	wantBody(t, body, `name="battery_percent"`, `name="plugged_in"`, `name="charging"`, `name="locked"`, `name="odometer_km"`, "No API calls")
+	wantBody(t, body, `name="battery_percent"`, `name="plugged_in"`, `name="charging"`, `name="locked"`, `name="odometer_km"`, "No API calls",
+		`name="charge_limit"`, `id="f-charge_limit" name="charge_limit" type="number" step="any" inputmode="decimal" value="100"`, "Charge limit")
 	if strings.Contains(body, `name="fuel_percent"`) {
 		t.Fatal("a BEV has no fuel field")
 	}
@@ -159,6 +160,30 @@ func TestSimulatorEditState(t *testing.T) {
 	if got := s.simState(sim.appID, ev.VehicleID); got.Locked || got.OdometerKm < 4321 {
 		t.Fatalf("only the lock changed: %+v", got)
 	}
+
+	// The charge limit is typed in percent and kept as a fraction, like the API's.
+	limitForm := func(limit, shown string) url.Values {
+		f := url.Values{"charge_limit": {limit}, "shown_charge_limit": {shown}}
+		for _, name := range []string{"odometer_km", "battery_percent", "latitude", "longitude"} {
+			value := newSimStateForm(s.simState(sim.appID, ev.VehicleID)).Values[name]
+			f.Set(name, value)
+			f.Set("shown_"+name, value)
+		}
+		return f
+	}
+	resp, body = sim.b.post(page, limitForm("80", "100"))
+	wantStatus(t, resp, body, http.StatusSeeOther)
+	if got := s.simState(sim.appID, ev.VehicleID); got.ChargeLimit != 0.8 {
+		t.Fatalf("charge limit 80 %% is stored as 0.8: %v", got.ChargeLimit)
+	}
+	resp, body = sim.b.get(page)
+	wantBody(t, body, "<dd>80 %</dd>", `value="80"`)
+	resp, body = sim.b.post(page, limitForm("40", "80"))
+	wantStatus(t, resp, body, http.StatusUnprocessableEntity)
+	wantBody(t, body, `value="40"`, "from 0.5 to 1.0 (50 to 100 %)", `aria-describedby="f-charge_limit-error"`)
+	if got := s.simState(sim.appID, ev.VehicleID); got.ChargeLimit != 0.8 {
+		t.Fatalf("a refused limit writes nothing: %v", got.ChargeLimit)
+	}
 }
 
 func TestSimulatorCombustionForm(t *testing.T) {
@@ -169,7 +194,7 @@ func TestSimulatorCombustionForm(t *testing.T) {
 
 	resp, body := sim.b.get(page)
 	wantBody(t, body, `name="fuel_percent"`)
-	if strings.Contains(body, `name="battery_percent"`) || strings.Contains(body, `name="plugged_in"`) {
+	if strings.Contains(body, `name="battery_percent"`) || strings.Contains(body, `name="plugged_in"`) || strings.Contains(body, "charge_limit") {
 		t.Fatal("a combustion car has no battery or plug fields")
 	}
 	resp, body = sim.b.post(page, url.Values{"odometer_km": {"100"}, "fuel_percent": {"25"}, "latitude": {"1"}, "longitude": {"2"},

@@ -12,30 +12,28 @@ import (
 	"keyfob/models"
 )
 
-// vehicleAPIRoutes is the simulated Smartcar v2.0 vehicle API (bearer access tokens).
+// vehicleAPIRoutes is the simulated Smartcar v2.0 API. Routing comes first and each route names its
+// own authentication: a path that takes client credentials is never refused for lacking an access
+// token, and an unknown path is a 404 whatever credentials came with it.
 func (h *Handler) vehicleAPIRoutes(app *fiber.App) {
-	v := app.Group("/v2.0", h.vehicleAuth)
-	v.Get("/user", h.scUser)
-	v.Get("/vehicles", h.scVehicles)
-	one := v.Group("/vehicles/:vehicle", h.vehicleInGrant)
-	one.Get("/", h.scAttributes)
-	one.Get("/vin", h.scVIN)
-	one.Get("/odometer", h.scOdometer)
-	one.Get("/fuel", h.scFuel)
-	one.Get("/battery", h.scBattery)
-	one.Get("/battery/capacity", h.scBatteryCapacity)
-	one.Get("/charge", h.scCharge)
-	one.Post("/charge", h.scChargeCommand)
-	one.Get("/location", h.scLocation)
-	one.Get("/tires/pressure", h.scTires)
-	one.Get("/engine/oil", h.scOil)
-	one.Get("/permissions", h.scPermissions)
-	one.Get("/security", h.scSecurity)
-	one.Post("/security", h.scSecurityCommand)
-	one.Delete("/application", h.scDisconnect)
-	v.Use(func(c *fiber.Ctx) error {
-		return vehicleError(c, fiber.StatusNotFound, "RESOURCE_NOT_FOUND", "PATH", "", "This path does not exist in the v2.0 API.", "")
-	})
+	bearer := func(handler fiber.Handler) []fiber.Handler { return []fiber.Handler{h.vehicleAuth, handler} }
+	vehicle := func(handler fiber.Handler) []fiber.Handler {
+		return []fiber.Handler{h.vehicleAuth, h.vehicleInGrant, handler}
+	}
+	const one = "/v2.0/vehicles/:vehicle"
+	app.Get("/v2.0/user", bearer(h.scUser)...)
+	app.Get("/v2.0/vehicles", bearer(h.scVehicles)...)
+	for _, r := range vehicleReads { // "/", "/vin", "/odometer", ... "/permissions" (vehicle_reads.go)
+		app.Get(one+r.path, vehicle(serveRead(r))...)
+	}
+	app.Post(one+"/charge", vehicle(h.scChargeCommand)...)
+	app.Post(one+"/charge/limit", vehicle(h.scSetChargeLimit)...)
+	app.Post(one+"/security", vehicle(h.scSecurityCommand)...)
+	app.Post(one+"/batch", vehicle(h.scBatch)...)
+	app.Delete(one+"/application", vehicle(h.scDisconnect)...)
+	app.Get("/v2.0/compatibility", h.clientAuth, h.scCompatibility)
+	app.Get("/v2.0/compatibility/matrix", h.clientAuth, h.scCompatibilityMatrix)
+	app.Use("/v2.0", errPath)
 }
 
 // vehicleAuth checks the bearer access token; malformed tokens never reach the database.
@@ -102,40 +100,15 @@ func need(c *fiber.Ctx, permission string) error {
 	if !slices.Contains(grantOf(c).Scope, permission) {
 		return errPermission(c, "This endpoint needs the "+permission+" permission, which the owner did not grant.")
 	}
-	if !vehicleOf(c).Vehicle().Supports(permission) {
-		return errCompatibility(c, "This vehicle cannot serve "+permission+" (its powertrain has no such data).")
+	if reason := vehicleOf(c).Vehicle().Incapability(permission); reason != "" {
+		return errCompatibility(c, reason, "This vehicle cannot serve "+permission+".")
 	}
 	return nil
-}
-
-// imperial reports the unit system asked for, and echoes it.
-func imperial(c *fiber.Ctx) bool {
-	system := "metric"
-	if strings.EqualFold(c.Get("sc-unit-system"), "imperial") {
-		system = "imperial"
-	}
-	c.Set("SC-Unit-System", system)
-	return system == "imperial"
-}
-
-// data answers a vehicle read with Smartcar's freshness headers.
-func data(c *fiber.Ctx, body any) error {
-	now := time.Now().UTC().Format(time.RFC3339)
-	c.Set("SC-Data-Age", now)
-	c.Set("SC-Fetched-At", now)
-	return c.JSON(body)
 }
 
 func round(v float64, places int) float64 {
 	p, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'f', places, 64), 64)
 	return p
-}
-
-func distance(c *fiber.Ctx, km float64) float64 {
-	if imperial(c) {
-		return round(models.KmToMiles(km), 1)
-	}
-	return round(km, 1)
 }
 
 func (h *Handler) scUser(c *fiber.Ctx) error {
@@ -144,190 +117,34 @@ func (h *Handler) scUser(c *fiber.Ctx) error {
 }
 
 func (h *Handler) scVehicles(c *fiber.Ctx) error {
-	limit, offset := 10, 0
-	var err error
+	limit, offset, err := paging(c, 10)
+	if err != nil {
+		return err
+	}
+	ids := grantOf(c).Vehicles
+	return c.JSON(fiber.Map{"vehicles": pageOf(ids, limit, offset), "paging": fiber.Map{"count": len(ids), "offset": offset}})
+}
+
+// paging reads Smartcar's limit (1–50, defaultLimit when absent) and offset (0 or more).
+func paging(c *fiber.Ctx, defaultLimit int) (limit, offset int, err error) {
+	limit = defaultLimit
 	if raw := c.Query("limit"); raw != "" {
 		if limit, err = strconv.Atoi(raw); err != nil || limit < 1 || limit > 50 {
-			return errValidation(c, "limit must be a number from 1 to 50.")
+			return 0, 0, errValidation(c, "limit must be a number from 1 to 50.")
 		}
 	}
 	if raw := c.Query("offset"); raw != "" {
 		if offset, err = strconv.Atoi(raw); err != nil || offset < 0 {
-			return errValidation(c, "offset must be a number of 0 or more.")
+			return 0, 0, errValidation(c, "offset must be a number of 0 or more.")
 		}
 	}
-	ids := grantOf(c).Vehicles
-	page := []string{}
-	if offset < len(ids) {
-		page = ids[offset:min(len(ids), offset+limit)]
-	}
-	return c.JSON(fiber.Map{"vehicles": page, "paging": fiber.Map{"count": len(ids), "offset": offset}})
+	return limit, offset, nil
 }
 
-func (h *Handler) scAttributes(c *fiber.Ctx) error {
-	if err := need(c, "read_vehicle_info"); err != nil {
-		return err
+// pageOf is items[offset : offset+limit], empty (never nil) past the end.
+func pageOf(items []string, limit, offset int) []string {
+	if offset >= len(items) {
+		return []string{}
 	}
-	v := vehicleOf(c)
-	return data(c, fiber.Map{"id": v.VehicleID, "make": v.Make, "model": v.Model, "year": v.Year})
-}
-
-func (h *Handler) scVIN(c *fiber.Ctx) error {
-	if err := need(c, "read_vin"); err != nil {
-		return err
-	}
-	return data(c, fiber.Map{"vin": vehicleOf(c).VIN})
-}
-
-func (h *Handler) scOdometer(c *fiber.Ctx) error {
-	if err := need(c, "read_odometer"); err != nil {
-		return err
-	}
-	return data(c, fiber.Map{"distance": distance(c, vehicleOf(c).OdometerKm)})
-}
-
-func (h *Handler) scFuel(c *fiber.Ctx) error {
-	if err := need(c, "read_fuel"); err != nil {
-		return err
-	}
-	v := vehicleOf(c)
-	amount := v.FuelPercent / 100 * v.FuelCapacityLiters
-	if imperial(c) {
-		amount = models.LitersToGallons(amount)
-	}
-	return data(c, fiber.Map{"range": distance(c, v.RangeKm()), "percentRemaining": round(v.FuelPercent/100, 2), "amountRemaining": round(amount, 1)})
-}
-
-func (h *Handler) scBattery(c *fiber.Ctx) error {
-	if err := need(c, "read_battery"); err != nil {
-		return err
-	}
-	v := vehicleOf(c)
-	return data(c, fiber.Map{"range": distance(c, v.RangeKm()), "percentRemaining": round(v.BatteryPercent/100, 2)})
-}
-
-func (h *Handler) scBatteryCapacity(c *fiber.Ctx) error {
-	if err := need(c, "read_battery"); err != nil {
-		return err
-	}
-	return data(c, fiber.Map{"capacity": round(vehicleOf(c).BatteryCapacityKWh, 1)})
-}
-
-func (h *Handler) scCharge(c *fiber.Ctx) error {
-	if err := need(c, "read_charge"); err != nil {
-		return err
-	}
-	v := vehicleOf(c)
-	return data(c, fiber.Map{"isPluggedIn": v.PluggedIn, "state": v.ChargeState()})
-}
-
-// actionBody reads {"action": "..."} and checks it is one of allowed.
-func actionBody(c *fiber.Ctx, allowed ...string) (string, error) {
-	var in struct {
-		Action string `json:"action"`
-	}
-	if err := decodeJSON(c, &in); err != nil || !slices.Contains(allowed, in.Action) {
-		return "", errValidation(c, "Send a JSON body {\"action\": \""+strings.Join(allowed, "\" or \"")+"\"}.")
-	}
-	return in.Action, nil
-}
-
-func (h *Handler) scChargeCommand(c *fiber.Ctx) error {
-	if err := need(c, "control_charge"); err != nil {
-		return err
-	}
-	action, err := actionBody(c, "START", "STOP")
-	if err != nil {
-		return err
-	}
-	v := vehicleOf(c)
-	_, err = models.SetCharging(h.DB, v.AppID, v.VehicleID, action == "START")
-	return h.commandResult(c, err)
-}
-
-// commandResult maps a command's outcome to Smartcar's answers.
-func (h *Handler) commandResult(c *fiber.Ctx, err error) error {
-	var stateErr *models.VehicleStateError
-	switch {
-	case errors.As(err, &stateErr):
-		return vehicleError(c, fiber.StatusConflict, "VEHICLE_STATE", stateErr.Code, "RETRY_LATER", stateErr.Description,
-			"Your vehicle cannot do this right now.")
-	case errors.Is(err, models.ErrCompatibility):
-		return errCompatibility(c, "This vehicle cannot do this (its powertrain does not support it).")
-	case err != nil:
-		return err
-	}
-	return c.JSON(fiber.Map{"status": "success", "message": "Successfully sent request to vehicle"})
-}
-
-func (h *Handler) scLocation(c *fiber.Ctx) error {
-	if err := need(c, "read_location"); err != nil {
-		return err
-	}
-	v := vehicleOf(c)
-	return data(c, fiber.Map{"latitude": round(v.Latitude, 6), "longitude": round(v.Longitude, 6)})
-}
-
-func (h *Handler) scTires(c *fiber.Ctx) error {
-	if err := need(c, "read_tires"); err != nil {
-		return err
-	}
-	v := vehicleOf(c)
-	p := func(kpa float64) float64 {
-		if imperial(c) {
-			return round(models.KPaToPSI(kpa), 1)
-		}
-		return round(kpa, 1)
-	}
-	return data(c, fiber.Map{"frontLeft": p(v.TireFrontLeftKPa), "frontRight": p(v.TireFrontRightKPa),
-		"backLeft": p(v.TireBackLeftKPa), "backRight": p(v.TireBackRightKPa)})
-}
-
-func (h *Handler) scOil(c *fiber.Ctx) error {
-	if err := need(c, "read_engine_oil"); err != nil {
-		return err
-	}
-	return data(c, fiber.Map{"lifeRemaining": round(vehicleOf(c).OilLifePercent/100, 2)})
-}
-
-func (h *Handler) scPermissions(c *fiber.Ctx) error {
-	scope := grantOf(c).Scope
-	return c.JSON(fiber.Map{"permissions": scope, "paging": fiber.Map{"count": len(scope), "offset": 0}})
-}
-
-func (h *Handler) scSecurity(c *fiber.Ctx) error {
-	if err := need(c, "read_security"); err != nil {
-		return err
-	}
-	status := "UNLOCKED"
-	if vehicleOf(c).Locked {
-		status = "LOCKED"
-	}
-	doors := []fiber.Map{}
-	for _, door := range []string{"frontLeft", "frontRight", "backLeft", "backRight"} {
-		doors = append(doors, fiber.Map{"type": door, "status": status})
-	}
-	return data(c, fiber.Map{"isLocked": vehicleOf(c).Locked, "doors": doors})
-}
-
-func (h *Handler) scSecurityCommand(c *fiber.Ctx) error {
-	if err := need(c, "control_security"); err != nil {
-		return err
-	}
-	action, err := actionBody(c, "LOCK", "UNLOCK")
-	if err != nil {
-		return err
-	}
-	v := vehicleOf(c)
-	_, err = models.SetLocked(h.DB, v.AppID, v.VehicleID, action == "LOCK")
-	return h.commandResult(c, err)
-}
-
-// scDisconnect revokes this app's tokens for the vehicle (the owner's "disconnect").
-func (h *Handler) scDisconnect(c *fiber.Ctx) error {
-	v := vehicleOf(c)
-	if _, err := models.RevokeVehicleAccess(h.DB, v.AppID, v.VehicleID); err != nil {
-		return err
-	}
-	return c.JSON(fiber.Map{"status": "success"})
+	return items[offset:min(len(items), offset+limit)]
 }

@@ -236,6 +236,9 @@ func TestVehicleEndpointsBEVChargeSecurityLocation(t *testing.T) {
 	for _, path := range []string{"/fuel", "/engine/oil"} {
 		resp, body := v.call("GET", p+path, "", nil)
 		wantSmartcarError(t, resp, body, 501, "COMPATIBILITY")
+		if body["code"] != "VEHICLE_NOT_CAPABLE" {
+			t.Fatalf("%s on a BEV: a physical limit is VEHICLE_NOT_CAPABLE, got %v", path, body["code"])
+		}
 	}
 
 	wantCharge := func(what string) {
@@ -287,9 +290,9 @@ func TestVehicleEndpointsBEVChargeSecurityLocation(t *testing.T) {
 	wantSmartcarError(t, resp, body, 400, "VALIDATION")
 
 	for _, step := range []struct {
-		action, status string
-		locked         bool
-	}{{"UNLOCK", "UNLOCKED", false}, {"LOCK", "LOCKED", true}, {"UNLOCK", "UNLOCKED", false}} {
+		action string
+		locked bool
+	}{{"UNLOCK", false}, {"LOCK", true}, {"UNLOCK", false}} {
 		_, out := v.ok(t, "POST", p+"/security/", `{"action":"`+step.action+`"}`, nil)
 		if out["status"] != "success" || out["message"] == nil || v.state(t, id).Locked != step.locked {
 			t.Fatalf("%s: %v, stored locked %v", step.action, out, v.state(t, id).Locked)
@@ -297,7 +300,10 @@ func TestVehicleEndpointsBEVChargeSecurityLocation(t *testing.T) {
 		resp, sec := v.ok(t, "GET", p+"/security", "", nil)
 		wantDataHeaders(t, resp, "security")
 		doors, _ := sec["doors"].([]any)
-		if sec["isLocked"] != step.locked || len(doors) != 4 || doors[0].(map[string]any)["status"] != step.status {
+		port := fmt.Sprint(sec["chargingPort"])
+		wantPort := map[bool]string{true: "[map[status:OPEN type:chargingPort]]", false: "[map[status:CLOSED type:chargingPort]]"}[v.state(t, id).PluggedIn]
+		if sec["isLocked"] != step.locked || len(doors) != 4 || doors[0].(map[string]any)["status"] != "CLOSED" ||
+			fmt.Sprint(sec["sunroof"]) != "[]" || len(sec["windows"].([]any)) != 4 || len(sec["storage"].([]any)) != 2 || port != wantPort || len(sec) != 6 {
 			t.Fatalf("after %s: %v", step.action, sec)
 		}
 	}
@@ -396,9 +402,12 @@ func TestVehicleEndpointsAuthentication(t *testing.T) {
 		"expired kf_at_":  {"Bearer " + expired.token, ""},
 		"bearer no token": {"Bearer ", ""},
 	} {
-		for _, path := range []string{"/v2.0/user", "/v2.0/vehicles", "/v2.0/vehicles/" + id + "/odometer", "/v2.0/nothing-here"} {
+		for _, path := range []string{"/v2.0/user", "/v2.0/vehicles", "/v2.0/vehicles/" + id + "/odometer"} {
 			resp, body := v.call("GET", path+c.query, "", map[string]string{"Authorization": c.auth})
 			wantSmartcarError(t, resp, body, 401, "AUTHENTICATION")
+			if got := resp.Header.Get("WWW-Authenticate"); got != `Bearer error="invalid_token"` {
+				t.Fatalf("%s at %s: WWW-Authenticate %q (RFC 6750 §3)", name, path, got)
+			}
 			res, _ := body["resolution"].(map[string]any)
 			if _, hasCode := body["code"]; !hasCode || res["type"] != "REAUTHENTICATE" || body["description"] == "" ||
 				!strings.HasPrefix(body["docURL"].(string), "https://") || body["suggestedUserMessage"] == "" {

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"errors"
 
 	"github.com/gofiber/fiber/v2"
@@ -17,6 +18,13 @@ type scError struct {
 	RequestID            string       `json:"requestId"`
 	Resolution           scResolution `json:"resolution"`
 	SuggestedUserMessage string       `json:"suggestedUserMessage"`
+	Detail               []scDetail   `json:"detail,omitempty"` // VALIDATION: the field refused
+}
+
+// scDetail names a refused parameter, as Smartcar's VALIDATION errors do.
+type scDetail struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
 }
 
 type scResolution struct {
@@ -25,9 +33,14 @@ type scResolution struct {
 
 // vehicleFailure is a /v2.0 refusal; handlers return it and the error handler writes it.
 type vehicleFailure struct {
-	status int
-	body   scError
+	status    int
+	body      scError
+	challenge string // WWW-Authenticate of a 401; bearerChallenge when empty
 }
+
+// bearerChallenge is RFC 6750 §3's answer to a missing or bad access token. api.md asks for
+// error="invalid_token" on every bearer 401, a missing token included.
+const bearerChallenge = `Bearer error="invalid_token"`
 
 func (f *vehicleFailure) Error() string { return f.body.Type + ": " + f.body.Description }
 
@@ -49,6 +62,9 @@ func writeVehicleError(c *fiber.Ctx, err error, status int, message string) erro
 	var vf *vehicleFailure
 	if !errors.As(err, &vf) {
 		vf = vehicleError(c, status, smartcarType(status), "", "", message, "").(*vehicleFailure)
+	}
+	if vf.status == fiber.StatusUnauthorized {
+		c.Set(fiber.HeaderWWWAuthenticate, cmp.Or(vf.challenge, bearerChallenge))
 	}
 	return c.Status(vf.status).JSON(vf.body)
 }
@@ -89,11 +105,25 @@ func errNotFound(c *fiber.Ctx) error {
 		"No vehicle with this id is connected to this application.", "")
 }
 
+// errPath answers a path the v2.0 API does not have (also as a batch item).
+func errPath(c *fiber.Ctx) error {
+	return vehicleError(c, fiber.StatusNotFound, "RESOURCE_NOT_FOUND", "PATH", "", "This path does not exist in the v2.0 API.", "")
+}
+
 func errValidation(c *fiber.Ctx, description string) error {
 	return vehicleError(c, fiber.StatusBadRequest, "VALIDATION", "PARAMETER", "", description, "")
 }
 
-func errCompatibility(c *fiber.Ctx, description string) error {
-	return vehicleError(c, fiber.StatusNotImplemented, "COMPATIBILITY", "SMARTCAR_NOT_CAPABLE", "",
+// errInvalidField is a VALIDATION error naming the parameter in its detail.
+func errInvalidField(c *fiber.Ctx, field, message string) error {
+	f := errValidation(c, field+": "+message).(*vehicleFailure)
+	f.body.Detail = []scDetail{{Field: field, Message: message}}
+	return f
+}
+
+// errCompatibility is Smartcar's 501 for what the vehicle (VEHICLE_NOT_CAPABLE) or the platform
+// (SMARTCAR_NOT_CAPABLE) cannot do.
+func errCompatibility(c *fiber.Ctx, code, description string) error {
+	return vehicleError(c, fiber.StatusNotImplemented, "COMPATIBILITY", code, "",
 		description, "Your vehicle does not support this feature.")
 }

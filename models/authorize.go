@@ -17,6 +17,7 @@ type AuthorizeParams struct {
 	ClientID, ApplicationID, RedirectURI, ResponseType, Scope, State, ApprovalPrompt, Mode, Make,
 	SingleSelect, SingleSelectVIN, Flags, User, CodeChallenge, CodeChallengeMethod string
 	Duplicates []string
+	Issuer     string // the server's own origin (KEYFOB_BASE_URL), sent back as iss (RFC 9207)
 }
 
 // ScopeItem is one requested permission.
@@ -41,6 +42,7 @@ type AuthorizeRequest struct {
 	Flags            map[string]string
 	User             string
 	CodeChallenge    string
+	Issuer           string // iss on every redirect back to the app ("" for flows that are not OAuth)
 }
 
 // AuthorizeError is a refused authorization request. Page errors are shown on Keyfob's own error
@@ -52,13 +54,23 @@ type AuthorizeError struct {
 	Description string
 	RedirectURI string
 	State       string
+	Issuer      string
 }
 
 func (e *AuthorizeError) Error() string { return e.Code + ": " + e.Description }
 
 // RedirectURL is where a non-page error sends the owner.
 func (e *AuthorizeError) RedirectURL() string {
-	return AppendQuery(e.RedirectURI, url.Values{"error": {e.Code}, "error_description": {e.Description}}, e.State)
+	return authorizationResponse(e.RedirectURI, url.Values{"error": {e.Code}, "error_description": {e.Description}}, e.State, e.Issuer)
+}
+
+// authorizationResponse is a redirect back to the app ending an authorization request, success or error:
+// params, state and the issuer as iss (RFC 9207), so a client can tell which server answered.
+func authorizationResponse(uri string, params url.Values, state, issuer string) string {
+	if issuer != "" {
+		params.Set("iss", issuer)
+	}
+	return AppendQuery(uri, params, state)
 }
 
 // AppendQuery adds params (and state, when not empty) to a registered redirect URI, keeping its own query.
@@ -108,7 +120,7 @@ func ParseAuthorize(db *gorm.DB, p AuthorizeParams) (AuthorizeRequest, error) {
 	if err := db.Where("app_id = ?", app.ID).Order("position, created_at").Find(&uris).Error; err != nil {
 		return AuthorizeRequest{}, err
 	}
-	req := AuthorizeRequest{AppID: app.ID, AppName: app.Name, BoundRedirectURI: p.RedirectURI, State: p.State}
+	req := AuthorizeRequest{AppID: app.ID, AppName: app.Name, BoundRedirectURI: p.RedirectURI, State: p.State, Issuer: p.Issuer}
 	switch {
 	case p.RedirectURI != "" && !slices.ContainsFunc(uris, func(r RedirectURI) bool { return r.URI == p.RedirectURI }):
 		return req, pageError("invalid_request", "400: Unauthorized redirect_uri. It must match a redirect URI registered for this application exactly.")
@@ -123,7 +135,7 @@ func ParseAuthorize(db *gorm.DB, p AuthorizeParams) (AuthorizeRequest, error) {
 		return req, pageError("invalid_request", "400: Missing response_type. Send response_type=code.")
 	}
 	fail := func(code, description string) (AuthorizeRequest, error) {
-		return req, &AuthorizeError{Code: code, Description: description, RedirectURI: req.RedirectURI, State: p.State}
+		return req, &AuthorizeError{Code: code, Description: description, RedirectURI: req.RedirectURI, State: p.State, Issuer: p.Issuer}
 	}
 	if len(p.Duplicates) > 0 {
 		return fail("invalid_request", "Each parameter may be sent once; repeated: "+strings.Join(p.Duplicates, ", ")+".")

@@ -223,7 +223,7 @@ func complete(tx *gorm.DB, s *ConnectSession, req AuthorizeRequest, granted []st
 	if err := finish(tx, s, StepCompleted, ""); err != nil {
 		return "", err
 	}
-	return AppendQuery(req.RedirectURI, url.Values{"code": {code}}, req.State), nil
+	return authorizationResponse(req.RedirectURI, url.Values{"code": {code}}, req.State, req.Issuer), nil
 }
 
 // Exit ends a session the owner leaves: before the end it is user_manually_returned_to_application;

@@ -116,10 +116,13 @@ func StartConnectSession(db *gorm.DB, req AuthorizeRequest) (ConnectSession, str
 }
 
 // makeOfVIN: a single_select_vin flow skips brand select but still signs in to a make: the one the
-// URL named, else one derived from the VIN, as a real VIN's manufacturer code would say.
+// URL named, else the VIN's own (MakeOfVIN), else one derived from the VIN's hash.
 func makeOfVIN(req AuthorizeRequest) string {
 	if req.Make != "" {
 		return req.Make
+	}
+	if m, ok := MakeOfVIN(req.SingleSelectVIN); ok {
+		return m.ID
 	}
 	sum := HashToken(req.SingleSelectVIN)
 	n, _ := strconv.ParseUint(sum[:8], 16, 32)
@@ -211,7 +214,7 @@ func (s ConnectSession) ErrorRedirect(extra url.Values) string {
 		params.Set("status_code", strconv.Itoa(400))
 		params.Set("error_message", errorDescriptions["configuration_error"])
 	}
-	return AppendQuery(req.RedirectURI, params, req.State)
+	return authorizationResponse(req.RedirectURI, params, req.State, req.Issuer)
 }
 
 var errorDescriptions = map[string]string{

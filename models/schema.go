@@ -400,4 +400,6 @@ CREATE TABLE owner_daily (
 );
 CREATE INDEX owner_daily_recent ON owner_daily (app_id, last_event_at DESC, owner);
 CREATE INDEX owner_daily_owner ON owner_daily (app_id, owner, day)`},
+	{18, "simulated vehicles have a charge limit (a fraction of the battery; 1 = charge to full)", `
+ALTER TABLE vehicle_states ADD COLUMN charge_limit DOUBLE PRECISION NOT NULL DEFAULT 1`},
 }

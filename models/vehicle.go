@@ -58,33 +58,47 @@ var simUniversal = map[string]bool{
 	"control_security":  true,
 }
 
+// Why a vehicle cannot serve a permission, in Smartcar's words (COMPATIBILITY error codes and the
+// compatibility API's capability reasons).
+const (
+	ReasonVehicleNotCapable  = "VEHICLE_NOT_CAPABLE"  // the powertrain has no such thing (fuel on a BEV)
+	ReasonSmartcarNotCapable = "SMARTCAR_NOT_CAPABLE" // the vehicle might, the platform does not serve it
+)
+
 // Supports reports whether the vehicle can serve a permission: BEVs have no read_fuel (and no read_engine_oil);
 // ICE and HEV have no read_battery, read_charge or control_charge; PHEVs serve everything. Every vehicle serves
 // read_vehicle_info, read_vin, read_odometer, read_location, read_tires, read_security, control_security.
 // A pinned "compatible" vehicle serves every permission and an "incompatible" one only read_vehicle_info and
 // read_vin. Names that are not permissions are never served.
-func (v Vehicle) Supports(permission string) bool {
+func (v Vehicle) Supports(permission string) bool { return v.Incapability(permission) == "" }
+
+// Incapability is why the vehicle cannot serve a permission (see Supports), or "" when it can: a
+// powertrain without the part is VEHICLE_NOT_CAPABLE; an unknown permission, or any refusal of a
+// pinned "incompatible" vehicle, is SMARTCAR_NOT_CAPABLE.
+func (v Vehicle) Incapability(permission string) string {
 	if _, ok := FindPermission(permission); !ok {
-		return false
+		return ReasonSmartcarNotCapable
 	}
 	switch v.level {
 	case simLevelCompatible:
-		return true
+		return ""
 	case simLevelIncompatible:
-		return permission == "read_vehicle_info" || permission == "read_vin"
+		if permission == "read_vehicle_info" || permission == "read_vin" {
+			return ""
+		}
+		return ReasonSmartcarNotCapable
 	}
-	if simUniversal[permission] {
-		return true
+	if simUniversal[permission] || v.Powertrain == PHEV {
+		return ""
 	}
-	switch v.Powertrain {
-	case PHEV:
-		return true
-	case BEV:
-		return permission != "read_fuel" && permission != "read_engine_oil"
-	case ICE, HEV:
-		return permission != "read_battery" && permission != "read_charge" && permission != "control_charge"
+	switch {
+	case v.Powertrain == BEV && permission != "read_fuel" && permission != "read_engine_oil":
+		return ""
+	case (v.Powertrain == ICE || v.Powertrain == HEV) && permission != "read_battery" && permission != "read_charge" &&
+		permission != "control_charge":
+		return ""
 	}
-	return false
+	return ReasonVehicleNotCapable
 }
 
 // Level is the test-mode level of a pinned vehicle ("compatible", "incompatible", ...), or "" for a generated one.

@@ -143,7 +143,7 @@ func seedVehicleState(appID, owner string, v Vehicle, now time.Time) VehicleStat
 	h := sha256.Sum256([]byte("vehicle-state|" + v.ID))
 	f := func(i int) float64 { return float64(binary.BigEndian.Uint16(h[2*i:])) / 65535 } // i in 0..14
 	s := VehicleState{AppID: appID, VehicleID: v.ID, Owner: owner, Make: v.Make, Model: v.Model, VIN: v.VIN,
-		Powertrain: v.Powertrain, Level: v.Level(), Year: v.Year, Locked: true, CreatedAt: now, UpdatedAt: now}
+		Powertrain: v.Powertrain, Level: v.Level(), Year: v.Year, Locked: true, ChargeLimit: 1, CreatedAt: now, UpdatedAt: now}
 
 	// About 13,000 km a year, give or take 40 %.
 	age := float64(max(0, simReferenceYear-v.Year)) + 0.5

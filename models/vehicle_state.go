@@ -24,6 +24,7 @@ type VehicleState struct {
 	OdometerKm, FuelPercent, FuelCapacityLiters, BatteryPercent float64
 	BatteryCapacityKWh                                          float64 `gorm:"column:battery_capacity_kwh"`
 	PluggedIn, Charging, Locked                                 bool
+	ChargeLimit                                                 float64 // charging stops at this fraction of the battery
 	Latitude, Longitude                                         float64
 
 	TireFrontLeftKPa  float64 `gorm:"column:tire_front_left_kpa"`
@@ -84,24 +85,33 @@ func (s VehicleState) Vehicle() Vehicle {
 // × 14 km/L for an ICE (20 km/L for an HEV), both added for a PHEV.
 func (s VehicleState) RangeKm() float64 { return s.electricRangeKm() + s.fuelRangeKm() }
 
+// chargeLimitPercent is the charge limit in percent (100 for a state stored before limits existed).
+func (s VehicleState) chargeLimitPercent() float64 {
+	if s.ChargeLimit <= 0 {
+		return 100
+	}
+	return s.ChargeLimit * 100
+}
+
 // at returns the state at now, a pure function of the anchor and the time since it: a plugged-in vehicle stays
-// parked and, while charging, gains 10 points an hour until full; any other vehicle has been driven 35 km a day
-// (a PHEV on its battery first), until its energy ran out. Location and tyres do not drift.
+// parked and, while charging, gains 10 points an hour until it reaches its charge limit; any other vehicle has
+// been driven 35 km a day (a PHEV on its battery first), until its energy ran out. Location and tyres do not drift.
 func (s VehicleState) at(now time.Time) VehicleState {
 	hours := max(0, now.Sub(s.UpdatedAt).Hours())
 	s.UpdatedAt = now
 	if !s.Electric() {
 		s.PluggedIn = false
 	}
-	s.Charging = s.Charging && s.PluggedIn
+	limit := s.chargeLimitPercent()
+	s.Charging = s.Charging && s.PluggedIn && s.BatteryPercent < limit
 	if s.PluggedIn {
 		if s.Charging {
-			s.BatteryPercent = min(100, s.BatteryPercent+simChargePerHour*hours)
+			s.BatteryPercent = min(limit, s.BatteryPercent+simChargePerHour*hours)
 		}
 	} else {
 		s.drive(simKmPerDay * hours / 24)
 	}
-	s.Charging = s.Charging && s.BatteryPercent < 100
+	s.Charging = s.Charging && s.BatteryPercent < limit
 	return s
 }
 
@@ -209,7 +219,8 @@ func SetLocked(db *gorm.DB, appID, vehicleID string, locked bool) (VehicleState,
 }
 
 // SetCharging starts or stops charging. A vehicle that cannot charge is ErrCompatibility; starting needs the
-// plug connected (CHARGING_PLUG_NOT_CONNECTED) and room in the battery (FULLY_CHARGED). Stopping is idempotent.
+// plug connected (CHARGING_PLUG_NOT_CONNECTED) and the battery below its charge limit (FULLY_CHARGED).
+// Stopping is idempotent.
 func SetCharging(db *gorm.DB, appID, vehicleID string, start bool) (VehicleState, error) {
 	return changeVehicleState(db, appID, vehicleID, func(s *VehicleState) error {
 		switch {
@@ -220,9 +231,9 @@ func SetCharging(db *gorm.DB, appID, vehicleID string, start bool) (VehicleState
 		case !s.PluggedIn:
 			return &VehicleStateError{Code: "CHARGING_PLUG_NOT_CONNECTED",
 				Description: "The vehicle cannot start charging because its charging cable is not plugged in."}
-		case s.BatteryPercent >= 100:
+		case s.BatteryPercent >= s.chargeLimitPercent():
 			return &VehicleStateError{Code: "FULLY_CHARGED",
-				Description: "The vehicle cannot start charging because its battery is already full."}
+				Description: "The vehicle cannot start charging because its battery is already at its charge limit."}
 		default:
 			s.Charging = true
 		}
@@ -233,6 +244,7 @@ func SetCharging(db *gorm.DB, appID, vehicleID string, start bool) (VehicleState
 // VehicleStatePatch is an edit from the console's Vehicle Simulator; nil fields stay as they are.
 type VehicleStatePatch struct {
 	OdometerKm, FuelPercent, BatteryPercent, Latitude, Longitude *float64
+	ChargeLimit                                                  *float64 // a fraction, 0.5–1.0
 	PluggedIn, Charging, Locked                                  *bool
 }
 
@@ -252,6 +264,8 @@ func (p VehicleStatePatch) validate() error {
 		return Invalid("latitude", "invalid_latitude", "Enter a latitude from -90 to 90.")
 	case !within(p.Longitude, -180, 180):
 		return Invalid("longitude", "invalid_longitude", "Enter a longitude from -180 to 180.")
+	case p.ChargeLimit != nil:
+		return checkChargeLimit("charge_limit", *p.ChargeLimit)
 	}
 	return nil
 }
@@ -267,6 +281,8 @@ func (p VehicleStatePatch) apply(s *VehicleState) error {
 		return Invalid("plugged_in", "not_applicable", "This vehicle cannot be plugged in.")
 	case p.Charging != nil && *p.Charging && !s.Electric():
 		return Invalid("charging", "not_applicable", "This vehicle cannot charge.")
+	case p.ChargeLimit != nil && !s.Electric():
+		return Invalid("charge_limit", "not_applicable", "This vehicle has no plug-in battery to limit.")
 	}
 	set := func(dst *float64, v *float64) {
 		if v != nil {
@@ -278,6 +294,7 @@ func (p VehicleStatePatch) apply(s *VehicleState) error {
 	set(&s.BatteryPercent, p.BatteryPercent)
 	set(&s.Latitude, p.Latitude)
 	set(&s.Longitude, p.Longitude)
+	set(&s.ChargeLimit, p.ChargeLimit)
 	if p.Locked != nil {
 		s.Locked = *p.Locked
 	}
@@ -322,7 +339,7 @@ func changeVehicleState(db *gorm.DB, appID, vehicleID string, change func(*Vehic
 		return tx.Table("vehicle_states").Where("app_id = ? AND vehicle_id = ?", appID, vehicleID).
 			Updates(map[string]any{
 				"odometer_km": s.OdometerKm, "fuel_percent": s.FuelPercent, "battery_percent": s.BatteryPercent,
-				"plugged_in": s.PluggedIn, "charging": s.Charging, "locked": s.Locked,
+				"plugged_in": s.PluggedIn, "charging": s.Charging, "locked": s.Locked, "charge_limit": s.ChargeLimit,
 				"latitude": s.Latitude, "longitude": s.Longitude, "oil_life_percent": s.OilLifePercent, "updated_at": now,
 			}).Error
 	})
@@ -341,12 +358,13 @@ func LitersToGallons(l float64) float64 { return l / 3.785411784 }
 // KPaToPSI converts kilopascals to pounds per square inch.
 func KPaToPSI(kpa float64) float64 { return kpa / 6.894757293168 }
 
-// ChargeState is Smartcar's charging state: CHARGING, FULLY_CHARGED (plugged in at 100 %) or NOT_CHARGING.
+// ChargeState is Smartcar's charging state: CHARGING, FULLY_CHARGED (plugged in at its charge limit) or
+// NOT_CHARGING.
 func (s VehicleState) ChargeState() string {
 	switch {
 	case s.Charging:
 		return "CHARGING"
-	case s.PluggedIn && s.BatteryPercent >= 100:
+	case s.PluggedIn && s.BatteryPercent >= s.chargeLimitPercent():
 		return "FULLY_CHARGED"
 	}
 	return "NOT_CHARGING"

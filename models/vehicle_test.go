@@ -355,3 +355,33 @@ func TestFindSimulatedVehicle(t *testing.T) {
 		t.Error("found a vehicle of an unknown make")
 	}
 }
+
+// TestVehicleIncapability: a powertrain without the part is VEHICLE_NOT_CAPABLE, what the platform does not
+// serve (an unknown permission, a pinned "incompatible" vehicle) SMARTCAR_NOT_CAPABLE.
+func TestVehicleIncapability(t *testing.T) {
+	pinned := func(level string) models.Vehicle {
+		return models.RestoreVehicle("00000000-0000-4000-8000-000000000001", "5YJ3E1EA7RF317580", "TESLA", "Model 3", 2024, models.BEV, level)
+	}
+	bev, ice := pinned(""), models.RestoreVehicle("00000000-0000-4000-8000-000000000002", "1FTFW1E50NFA00001", "FORD", "F-150", 2022, models.ICE, "")
+	for _, tc := range []struct {
+		name       string
+		v          models.Vehicle
+		permission string
+		want       string
+	}{
+		{"BEV fuel", bev, "read_fuel", models.ReasonVehicleNotCapable},
+		{"BEV oil", bev, "read_engine_oil", models.ReasonVehicleNotCapable},
+		{"BEV battery", bev, "read_battery", ""},
+		{"ICE charge", ice, "read_charge", models.ReasonVehicleNotCapable},
+		{"ICE control_charge", ice, "control_charge", models.ReasonVehicleNotCapable},
+		{"ICE fuel", ice, "read_fuel", ""},
+		{"unknown permission", ice, "read_speedometer", models.ReasonSmartcarNotCapable},
+		{"pinned incompatible odometer", pinned("incompatible"), "read_odometer", models.ReasonSmartcarNotCapable},
+		{"pinned incompatible vin", pinned("incompatible"), "read_vin", ""},
+		{"pinned compatible BEV fuel", pinned("compatible"), "read_fuel", ""},
+	} {
+		if got := tc.v.Incapability(tc.permission); got != tc.want || tc.v.Supports(tc.permission) != (tc.want == "") {
+			t.Errorf("%s: Incapability = %q, Supports = %v; want %q", tc.name, got, tc.v.Supports(tc.permission), tc.want)
+		}
+	}
+}
