@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -136,5 +137,33 @@ func TestLinkTokenRefusalStatus(t *testing.T) {
 		if resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("Referrer-Policy") != "no-referrer" {
 			t.Errorf("%s token: the page is not cached and sends no referrer: %v", tc.name, resp.Header)
 		}
+	}
+}
+
+// security.md #35: a link token opened by ten browsers at once opens Connect once; the others get
+// the used-token answer (410), never a second session.
+func TestLinkTokenOpensOnceUnderConcurrency(t *testing.T) {
+	s := newTestServer(t)
+	_, key, userID := s.linkSetup(t)
+	token := s.apiJSON("POST", "/link/token", key, map[string]any{"user_id": userID}, 201)["link_token"].(string)
+	statuses := make(chan int, 10)
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			resp, _ := s.browser().get("/link/" + token)
+			statuses <- resp.StatusCode
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	counts := map[int]int{}
+	for st := range statuses {
+		counts[st]++
+	}
+	if counts[http.StatusFound] != 1 || counts[http.StatusGone] != 9 {
+		t.Errorf("ten opens at once: %v; want one 302 into Connect and nine 410", counts)
+	}
+	if n := countRows(t, s, "connect_sessions", "owner = ?", userID); n != 1 {
+		t.Errorf("%d Connect sessions for one link token, want 1", n)
 	}
 }
