@@ -58,3 +58,38 @@ func TestDemoEventsRefuseNonsense(t *testing.T) {
 		}
 	}
 }
+
+// demoRepeats are the steps a generated session may repeat, and how often at most: an owner who went
+// back to the brand list and picked again (Connect records each pick). Every other step happens once.
+var demoRepeats = map[string]int{models.StepBrandSelected: 2}
+
+func TestDemoSessionsHaveEachStepOnce(t *testing.T) {
+	events, err := models.GenerateDemoEvents(models.DemoTraffic{Owners: 50, Sessions: 2000, Days: 60, Seed: 3}, time.Now().UTC())
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := map[string][]string{}
+	for _, e := range events {
+		steps[e.SessionID] = append(steps[e.SessionID], e.Step)
+	}
+	repeated := 0
+	for session, seq := range steps {
+		count := map[string]int{}
+		for i, step := range seq {
+			count[step]++
+			if allowed := max(1, demoRepeats[step]); count[step] > allowed {
+				t.Fatalf("session %s has %s %d times (at most %d): %v", session, step, count[step], allowed, seq)
+			}
+			ending := step == models.StepCompleted || step == models.StepError || step == models.StepExited
+			if ending && i != len(seq)-1 {
+				t.Fatalf("session %s goes on after it ended with %s: %v", session, step, seq)
+			}
+		}
+		if count[models.StepBrandSelected] > 1 {
+			repeated++
+		}
+	}
+	if repeated == 0 {
+		t.Fatal("no session repeats the brand choice: the intended repeat is never generated")
+	}
+}
