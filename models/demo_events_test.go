@@ -93,3 +93,32 @@ func TestDemoSessionsHaveEachStepOnce(t *testing.T) {
 		t.Fatal("no session repeats the brand choice: the intended repeat is never generated")
 	}
 }
+
+// A growing demo puts more sessions in its second half than in its first, by the share the growth
+// implies (a density rising linearly to 1.5 times its start: 11/9 as many), so "vs previous period"
+// compares two full periods.
+func TestDemoTrafficGrows(t *testing.T) {
+	now := time.Now().UTC()
+	events, err := models.GenerateDemoEvents(models.DemoTraffic{Owners: 500, Sessions: 6000, Days: 60, Growth: 1.5, Seed: 1}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	halves := [2]int{}
+	for _, e := range events {
+		if e.Step != models.StepLaunched {
+			continue
+		}
+		at, _ := time.Parse(time.RFC3339, e.OccurredAt)
+		if at.After(now.AddDate(0, 0, -30)) {
+			halves[1]++
+		} else {
+			halves[0]++
+		}
+	}
+	if ratio := float64(halves[1]) / float64(halves[0]); ratio < 1.15 || ratio > 1.30 || !models.Comparable(halves[0], halves[1]) {
+		t.Fatalf("sessions per half %v: ratio %.2f, want about 1.22 and comparable", halves, ratio)
+	}
+	if _, err := models.GenerateDemoEvents(models.DemoTraffic{Owners: 1, Sessions: 1, Days: 1, Growth: -1}, now); err == nil {
+		t.Fatal("a negative growth is accepted")
+	}
+}
