@@ -13,12 +13,12 @@ type FigureChange struct {
 type FunnelChanges struct {
 	Started, Completed, Conversion                  FigureChange
 	OwnersStarted, OwnersConnected, OwnerConversion FigureChange
-	MedianSeconds                                   FigureChange
+	SessionsPerOwner, MedianSeconds                 FigureChange
 }
 
 // CompareFunnels compares the headline figures of now with those of before (the previous period):
-// counts relatively, each on its own counts; conversions in points on what they divide by; the median
-// time on the completed sessions it is read from. Without owner figures (a one-owner filter) the
+// counts relatively, each on its own counts; conversions in points, and sessions per owner relatively,
+// on what they divide by; the median time on the completed sessions it is read from. Without owner figures (a one-owner filter) the
 // owner changes are not OK.
 func CompareFunnels(before, now Funnel) FunnelChanges {
 	count := func(b, n int, of string) FigureChange {
@@ -34,13 +34,15 @@ func CompareFunnels(before, now Funnel) FunnelChanges {
 	}
 	if before.Owners == nil || now.Owners == nil {
 		none := FigureChange{Of: "owners"}
-		out.OwnersStarted, out.OwnersConnected, out.OwnerConversion = none, none, none
+		out.OwnersStarted, out.OwnersConnected, out.OwnerConversion, out.SessionsPerOwner = none, none, none, none
 		return out
 	}
 	b, n := *before.Owners, *now.Owners
 	out.OwnersStarted = count(b.Started, n.Started, "owners who started")
 	out.OwnersConnected = count(b.Connected, n.Connected, "owners who connected")
 	out.OwnerConversion = FigureChange{RateChange(b.ConversionRate, n.ConversionRate, b.Started, n.Started),
+		b.Started, n.Started, "owners who started"}
+	out.SessionsPerOwner = FigureChange{CountChange(b.SessionsPerOwner, n.SessionsPerOwner, b.Started, n.Started),
 		b.Started, n.Started, "owners who started"}
 	return out
 }

@@ -16,7 +16,8 @@ func funnelOf(started, completed int, median float64, owners *models.OwnerFunnel
 }
 
 func ownersOf(started, connected int) *models.OwnerFunnel {
-	return &models.OwnerFunnel{Started: started, Connected: connected, ConversionRate: float64(connected) / float64(started)}
+	return &models.OwnerFunnel{Started: started, Connected: connected, ConversionRate: float64(connected) / float64(started),
+		Sessions: 2 * started, SessionsPerOwner: 2}
 }
 
 func TestCompareFunnels(t *testing.T) {
@@ -32,7 +33,7 @@ func TestCompareFunnels(t *testing.T) {
 		{"fair baseline", funnelOf(100, 50, 100, ownersOf(80, 40)), funnelOf(120, 66, 90, ownersOf(90, 54)),
 			func(c models.FunnelChanges) bool {
 				return near(c.Started, true, 0.2) && near(c.Completed, true, 0.32) && near(c.Conversion, true, 0.05) && c.Conversion.InPoints &&
-					near(c.OwnersStarted, true, 0.125) && near(c.OwnersConnected, true, 0.35) && near(c.OwnerConversion, true, 0.1) &&
+					near(c.OwnersStarted, true, 0.125) && near(c.OwnersConnected, true, 0.35) && near(c.OwnerConversion, true, 0.1) && near(c.SessionsPerOwner, true, 0) &&
 					near(c.MedianSeconds, true, -0.1) && !c.MedianSeconds.InPoints
 			}, "counts relative, rates in points"},
 		{"near-empty previous period", funnelOf(12, 6, 100, ownersOf(10, 5)), funnelOf(3000, 1500, 100, ownersOf(2000, 1000)),
@@ -48,7 +49,7 @@ func TestCompareFunnels(t *testing.T) {
 			}, "completed compared on completions, not on sessions"},
 		{"one owner", funnelOf(100, 50, 100, nil), funnelOf(100, 50, 100, nil),
 			func(c models.FunnelChanges) bool {
-				return c.Started.OK && !c.OwnersStarted.OK && c.OwnersStarted.Of == "owners"
+				return c.Started.OK && !c.OwnersStarted.OK && !c.SessionsPerOwner.OK && c.OwnersStarted.Of == "owners"
 			}, "no owner figures"},
 	}
 	for _, tc := range cases {
