@@ -28,7 +28,9 @@ func TestAnalyticsPageShowsFiguresChartsAndEmptyState(t *testing.T) {
 	seedTwoSessions(t, s, appID)
 	resp, body = b.get("/apps/" + appID + "/analytics")
 	wantStatus(t, resp, body, http.StatusOK)
-	for _, want := range []string{"Sessions started", "50.0 %", "vehicle_incompatible", `<svg class="daily"`, "drop-off", "TESLA"} {
+	for _, want := range []string{"Sessions started", "50.0 %", "Vehicle not compatible", `<svg class="daily"`, "Drop-off", "Tesla",
+		"Brand selected", "Permissions approved", "Owner conversion", "Median time to connect", "Top errors and what to do",
+		models.ExplainError("vehicle_incompatible").Action, "Errors by make", "Sessions per owner", "counts repeat attempts", "A quarter within", "90 % within"} {
 		if !strings.Contains(body, want) {
 			t.Fatalf("analytics page lacks %q: %s", want, body)
 		}
@@ -88,18 +90,29 @@ func TestAnalyticsCSVDownloads(t *testing.T) {
 
 	resp, body = b.get("/apps/" + appID + "/analytics")
 	wantStatus(t, resp, body, http.StatusOK)
-	if !strings.Contains(body, `href="/apps/`+appID+`/analytics/funnel.csv?from=`) {
-		t.Fatal("the Analytics tab offers its figures as CSV")
+	// A CSV beside each table, under the page's filters.
+	for _, table := range []string{"funnel", "funnel/steps", "funnel/daily", "funnel/errors", "funnel/errors-by-make", "funnel/makes"} {
+		if !strings.Contains(body, `href="/apps/`+appID+`/analytics/`+table+`.csv?from=`) {
+			t.Fatalf("the Analytics tab offers %s as CSV", table)
+		}
 	}
-	resp, body = b.get("/apps/" + appID + "/analytics/funnel.csv?make=TESLA")
-	wantStatus(t, resp, body, http.StatusOK)
-	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") ||
-		!strings.Contains(body, "headline,sessions_started,2,") || !strings.Contains(body, "error,vehicle_incompatible,1,") {
-		t.Fatalf("funnel CSV (%s):\n%s", ct, body)
+	for path, want := range map[string]string{
+		"funnel.csv?make=TESLA":        "Sessions started,Sessions completed,Session conversion,",
+		"funnel/errors.csv?make=TESLA": "\nVehicle not compatible,vehicle_incompatible,1,0.5000,",
+		"funnel/makes.csv":             "\nTesla,2,1,0.5000\n",
+		"funnel/steps.csv":             "\nBrand selected,2,1.0000,0.0000\n",
+	} {
+		resp, body = b.get("/apps/" + appID + "/analytics/" + path)
+		wantStatus(t, resp, body, http.StatusOK)
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") || !strings.Contains(body, want) {
+			t.Fatalf("%s (%s) lacks %q:\n%s", path, ct, want, body)
+		}
 	}
+	resp, body = b.get("/apps/" + appID + "/analytics/funnel/everything.csv")
+	wantStatus(t, resp, body, http.StatusNotFound)
 	resp, body = b.get("/analytics.csv")
 	wantStatus(t, resp, body, http.StatusOK)
-	if !strings.Contains(body, appID+",Measured,2,1,0.5,") {
+	if !strings.Contains(body, "\n"+appID+",Measured,2,1,0.5000,5.0,5.0,5.0,5.0\n") {
 		t.Fatalf("overview CSV:\n%s", body)
 	}
 }

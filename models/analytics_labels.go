@@ -34,7 +34,7 @@ func OutcomeLabel(outcome string) string {
 // Sessions that end before the owner picks a brand have no make; their row says so in words.
 const (
 	NoMakeLabel = "No brand chosen yet"
-	NoMakeHint  = "Sessions that ended before the owner picked a brand, so they have no make."
+	NoMakeHint  = "Ended before the owner picked a brand."
 )
 
 // MakeLabel is a make's display name from the catalogue ("Mercedes-Benz" for MERCEDES_BENZ),
