@@ -249,6 +249,15 @@ func TestOwnersPagePagesWithoutOverlap(t *testing.T) {
 	if !reflect.DeepEqual(seen, want) {
 		t.Fatalf("paging by two: %q, want %q", seen, want)
 	}
+	// An edited or stale position is not believed: the page says what it shows instead.
+	_, first := b.get("/apps/" + appID + "/analytics/owners?" + ownersRange + "&limit=2")
+	second := html.UnescapeString(nextRe.FindStringSubmatch(first)[1])
+	for _, edit := range []string{"start=3", "start=5", "start=x"} {
+		_, body := b.get(strings.Replace(second, "start=3", edit, 1))
+		if want := map[bool]string{true: "<strong>3–4 of 5 owners</strong>", false: "<strong>2 on this page, of 5 owners</strong>"}[edit == "start=3"]; !strings.Contains(body, want) {
+			t.Errorf("page two with %s does not say %s", edit, want)
+		}
+	}
 }
 
 func TestOwnersPageExplainsBadFilters(t *testing.T) {
