@@ -39,6 +39,12 @@ func TestAnalyticsPageShowsFiguresChartsAndEmptyState(t *testing.T) {
 			t.Fatalf("analytics page lacks %q: %s", want, body)
 		}
 	}
+	// One owner's figures have no owner counts: the sessions row only.
+	resp, body = b.get("/apps/" + appID + "/analytics?owner=owner-1")
+	wantStatus(t, resp, body, http.StatusOK)
+	if shown := shownHeadlines(body); len(shown) != 4 || shown["Session conversion"] == "" || strings.Contains(body, "Owners who started") {
+		t.Fatalf("a one-owner filter shows the four session figures: %q", shown)
+	}
 	resp, body = b.get("/analytics")
 	wantStatus(t, resp, body, http.StatusOK)
 	if !strings.Contains(body, "Measured") || !strings.Contains(body, "50.0 %") {
