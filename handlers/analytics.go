@@ -1,7 +1,8 @@
 package handlers
 
 import (
-	"fmt"
+	"maps"
+	"net/url"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -15,27 +16,6 @@ func analyticsFilter(c *fiber.Ctx) (models.AnalyticsFilter, error) {
 	f := models.AnalyticsFilter{Range: r, Owner: c.Query("owner"), Make: c.Query("make"), Mode: c.Query("mode"),
 		IncludeSandbox: c.Query("include_sandbox") == "true"}
 	return f, err
-}
-
-// headline is one figure with its change against the previous period.
-type headline struct {
-	Label, Value, Change string
-	Trend                string // up, down, or none (no previous data): a CSS class
-}
-
-// bar is one horizontal bar of a ranked chart (percent of the largest).
-type bar struct {
-	Label   string
-	Value   int
-	Percent float64
-	Note    string
-}
-
-// column is one day of the daily chart, in SVG units (viewBox 0 0 1000 200).
-type column struct {
-	Day                                    string
-	Started, Completed                     int
-	X, W, StartedY, StartedH, DoneY, DoneH float64
 }
 
 func (h *Handler) analyticsPage(c *fiber.Ctx) error {
@@ -59,12 +39,43 @@ func (h *Handler) analyticsPage(c *fiber.Ctx) error {
 	}
 	return h.render(c, "console/app_analytics", h.appData(d, "analytics", fiber.Map{
 		"Filter": f, "From": f.Range.From.Format(time.DateOnly), "To": f.Range.To.Format(time.DateOnly),
-		"RangeError": models.FieldErrors(rangeErr), "Funnel": now, "Headlines": headlines(now, before),
-		"Steps": funnelBars(now), "Errors": errorBars(now), "ByMake": makeBars(now), "Daily": dailyColumns(now),
+		"PrevFrom": prev.Range.From.Format(time.DateOnly), "PrevTo": prev.Range.To.Format(time.DateOnly),
+		"RangeError": models.FieldErrors(rangeErr), "Funnel": now, "Headlines": headlines(now, before, prev.Range),
+		"Steps": funnelRows(now), "Errors": errorRows(now), "ErrorsByMake": errorsByMake(now), "ByMake": makeRows(now),
+		"Daily": dailyColumns(now), "Spread": spreadOf(now.TimeToComplete),
+		"Links": analyticsLinks(d.ID, f), "NoMakeHint": models.NoMakeHint, "MinComparable": models.MinComparableSessions,
 		"Makes": models.Makes}))
 }
 
-// analyticsFunnelCSV is the Analytics tab's download: the funnel under the page's filters.
+// analyticsLinks are the tab's links under its filters: the owners list and a CSV per table.
+func analyticsLinks(appID string, f models.AnalyticsFilter) map[string]string {
+	v := url.Values{"from": {f.Range.From.Format(time.DateOnly)}, "to": {f.Range.To.Format(time.DateOnly)}}
+	for k, x := range map[string]string{"make": f.Make, "mode": f.Mode} {
+		if x != "" {
+			v.Set(k, x)
+		}
+	}
+	if f.IncludeSandbox {
+		v.Set("include_sandbox", "true")
+	}
+	owners := maps.Clone(v)
+	if f.Owner != "" {
+		v.Set("owner", f.Owner)
+		owners.Set("q", f.Owner)
+	}
+	base := "/apps/" + url.PathEscape(appID) + "/analytics"
+	q := "?" + v.Encode()
+	links := map[string]string{"Owners": base + "/owners?" + owners.Encode(), "Funnel": base + "/funnel.csv" + q}
+	owners.Set("sort", models.OwnerSortSessions)
+	links["OwnersBySessions"] = base + "/owners?" + owners.Encode()
+	for name := range funnelTables {
+		links[name] = base + "/funnel/" + name + ".csv" + q
+	}
+	return links
+}
+
+// analyticsFunnelCSV is the Analytics tab's downloads: its figures (funnel.csv) or one of its tables
+// (funnel/{table}.csv) under the page's filters.
 func (h *Handler) analyticsFunnelCSV(c *fiber.Ctx) error {
 	cc, d, err := h.consoleApp(c, models.ActionReadAnalytics)
 	if err != nil {
@@ -74,113 +85,17 @@ func (h *Handler) analyticsFunnelCSV(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	funnel, err := models.FunnelFor(h.DB, cc.Org.ID, d.ID, f)
-	if err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	return sendCSV(c, csvName("funnel", d.ID, f), funnelCSVTable(funnel))
-}
-
-func headlines(now, before models.Funnel) []headline {
-	out := []headline{
-		{Label: "Sessions started", Value: fmt.Sprint(now.Started)},
-		{Label: "Completed", Value: fmt.Sprint(now.Completed)},
-		{Label: "Conversion", Value: fmt.Sprintf("%.1f %%", now.ConversionRate*100)},
-		{Label: "Median time to connect", Value: fmt.Sprintf("%.0f s", now.MedianSecondsToComplete)},
-	}
-	b, n := before.Started, now.Started
-	changes := []models.Comparison{
-		models.CountChange(float64(before.Started), float64(now.Started), b, n),
-		models.CountChange(float64(before.Completed), float64(now.Completed), b, n),
-		models.RateChange(before.ConversionRate, now.ConversionRate, b, n),
-		models.CountChange(before.MedianSecondsToComplete, now.MedianSecondsToComplete, before.Completed, now.Completed),
-	}
-	for i, ch := range changes {
-		out[i].Change, out[i].Trend = changeText(ch)
-	}
-	return out
-}
-
-// changeText words a comparison with the previous period: percent for counts and times, points for
-// rates, and "no comparison" when the previous period is no fair baseline.
-func changeText(ch models.Comparison) (text, trend string) {
-	if !ch.OK {
-		return fmt.Sprintf("no comparison (previous period under %d sessions or under a tenth of this one)", models.MinComparableSessions), "muted"
-	}
-	trend = "up"
-	if ch.Value < 0 {
-		trend = "down"
-	}
-	if ch.InPoints {
-		return fmt.Sprintf("%+.1f pp vs previous period", ch.Value*100), trend
-	}
-	return fmt.Sprintf("%+.0f %% vs previous period", ch.Value*100), trend
-}
-
-func percentOf(v, max int) float64 {
-	if max == 0 {
-		return 0
-	}
-	return float64(v) * 100 / float64(max)
-}
-
-func funnelBars(f models.Funnel) []bar {
-	var out []bar
-	for i, s := range f.Steps {
-		b := bar{Label: s.Step, Value: s.Sessions, Percent: percentOf(s.Sessions, f.Started)}
-		if i > 0 {
-			b.Note = fmt.Sprintf("%.0f %% drop-off", s.DropOffRate*100)
-		}
-		out = append(out, b)
-	}
-	return out
-}
-
-func errorBars(f models.Funnel) []bar {
-	var out []bar
-	for _, e := range f.Errors {
-		out = append(out, bar{Label: e.Code, Value: e.Count, Percent: percentOf(e.Count, f.Errors[0].Count)})
-	}
-	return out
-}
-
-func makeBars(f models.Funnel) []bar {
-	var out []bar
-	for _, m := range f.ByMake {
-		label := m.Make
-		if label == "" {
-			label = "(before brand select)"
-		}
-		out = append(out, bar{Label: label, Value: m.Started, Percent: percentOf(m.Started, f.ByMake[0].Started),
-			Note: fmt.Sprintf("%d completed", m.Completed)})
-	}
-	return out
-}
-
-// dailyColumns lays the daily series out as SVG bars: started (light) behind completed (dark).
-func dailyColumns(f models.Funnel) []column {
-	peak := 1
-	for _, d := range f.Daily {
-		peak = max(peak, d.Started)
-	}
-	n := float64(max(len(f.Daily), 1))
-	out := make([]column, 0, len(f.Daily))
-	for i, d := range f.Daily {
-		w := 1000 / n
-		sh := float64(d.Started) * 190 / float64(peak)
-		dh := float64(d.Completed) * 190 / float64(peak)
-		out = append(out, column{Day: d.Day, Started: d.Started, Completed: d.Completed, X: float64(i)*w + w*0.1, W: w * 0.8,
-			StartedY: 200 - sh, StartedH: sh, DoneY: 200 - dh, DoneH: dh})
-	}
-	return out
+	return h.sendFunnelCSV(c, cc.Org.ID, d.ID, f)
 }
 
 // appFigures is one app's row on the organisation overview.
 type appFigures struct {
 	models.AppFigures
-	Percent float64 // conversion as a bar
+	Percent float64  // conversion as a bar
+	Shown   shownApp // the figures as the page shows them
 }
+
+type shownApp struct{ Started, Completed, Conversion, Median string }
 
 // orgAnalyticsPage is the organisation overview: each app's headline figures side by side.
 func (h *Handler) orgAnalyticsPage(c *fiber.Ctx) error {
@@ -214,13 +129,8 @@ func (h *Handler) orgAnalyticsCSV(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	rows := [][]string{{"app_id", "app", "sessions_started", "sessions_completed", "conversion_rate", "median_seconds_to_complete"}}
-	for _, r := range figures {
-		rows = append(rows, []string{r.App.ID, r.App.Name, itoa(r.Started), itoa(r.Completed),
-			ftoa(r.ConversionRate), ftoa(r.TimeToComplete.Median)})
-	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return sendCSV(c, csvName("overview", cc.Org.ID, f), rows)
+	return sendCSV(c, csvName("overview", cc.Org.ID, f), overviewCSVTable(figures))
 }
 
 // orgFigures is each of the organisation's apps with its headline figures under f.
@@ -228,7 +138,8 @@ func (h *Handler) orgFigures(orgID string, f models.AnalyticsFilter) ([]appFigur
 	figures, err := models.OrgOverview(h.DB, orgID, f)
 	rows := make([]appFigures, len(figures))
 	for i, fig := range figures {
-		rows[i] = appFigures{AppFigures: fig, Percent: fig.ConversionRate * 100}
+		rows[i] = appFigures{AppFigures: fig, Percent: fig.ConversionRate * 100, Shown: shownApp{thousands(fig.Started),
+			thousands(fig.Completed), percentText(fig.ConversionRate), durationText(fig.TimeToComplete.Median, fig.Completed)}}
 	}
 	return rows, err
 }

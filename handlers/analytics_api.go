@@ -1,12 +1,9 @@
 package handlers
 
 import (
-	"fmt"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -166,40 +163,15 @@ func (h *Handler) apiAnalyticsFunnel(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if wantsCSV(c) { // funnel.csv, or one of its tables at funnel/{table}.csv
+		return h.sendFunnelCSV(c, app.OrgID, app.ID, f)
+	}
 	funnel, err := models.FunnelFor(h.DB, app.OrgID, app.ID, f)
 	if err != nil {
 		return err
 	}
-	if !wantsCSV(c) {
-		return c.JSON(toFunnelJSON(funnel))
-	}
-	return sendCSV(c, csvName("funnel", app.ID, f), funnelCSVTable(funnel))
+	return c.JSON(toFunnelJSON(funnel))
 }
-
-// funnelCSVTable is the funnel as one table: a section column says which part each row belongs to.
-func funnelCSVTable(funnel models.Funnel) [][]string {
-	rows := [][]string{{"section", "name", "value", "drop_off_rate"},
-		{"headline", "sessions_started", itoa(funnel.Started), ""},
-		{"headline", "sessions_completed", itoa(funnel.Completed), ""},
-		{"headline", "conversion_rate", ftoa(funnel.ConversionRate), ""},
-		{"headline", "median_seconds_to_complete", ftoa(funnel.MedianSecondsToComplete), ""}}
-	for _, s := range funnel.Steps {
-		rows = append(rows, []string{"step", s.Step, itoa(s.Sessions), ftoa(s.DropOffRate)})
-	}
-	for _, e := range funnel.Errors {
-		rows = append(rows, []string{"error", e.Code, itoa(e.Count), ""})
-	}
-	for _, m := range funnel.ByMake {
-		rows = append(rows, []string{"make_started", m.Make, itoa(m.Started), ""}, []string{"make_completed", m.Make, itoa(m.Completed), ""})
-	}
-	for _, d := range funnel.Daily {
-		rows = append(rows, []string{"day_started", d.Day, itoa(d.Started), ""}, []string{"day_completed", d.Day, itoa(d.Completed), ""})
-	}
-	return rows
-}
-
-// maxOwnersCSV bounds an owners export, which pages through the whole list in one response.
-const maxOwnersCSV = 100_000
 
 func (h *Handler) apiAnalyticsOwners(c *fiber.Ctx) error {
 	app, f, err := h.analyticsRequest(c)
@@ -241,27 +213,6 @@ func (h *Handler) apiAnalyticsOwners(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"owners": out, "next_cursor": nextCursor, "total": total})
 }
 
-// ownersCSV exports the first max owners under f in the requested order (the cursor is for pages,
-// not exports).
-func (h *Handler) ownersCSV(c *fiber.Ctx, app models.App, f models.AnalyticsFilter, sort string, max int) error {
-	rows := [][]string{{"owner", "sessions", "completed", "conversion_rate", "last_seen_at", "last_outcome"}}
-	cursor := ""
-	for len(rows) <= max {
-		owners, next, err := models.OwnersFor(h.DB, app.OrgID, app.ID, f, sort, min(500, max+1-len(rows)), cursor)
-		if err != nil {
-			return err
-		}
-		for _, o := range owners {
-			rows = append(rows, []string{o.Owner, itoa(o.Sessions), itoa(o.Completed), ftoa(o.ConversionRate),
-				rfc3339(o.LastSeenAt), o.LastOutcome})
-		}
-		if cursor = next; cursor == "" {
-			break
-		}
-	}
-	return sendCSV(c, csvName("owners", app.ID, f), rows)
-}
-
 func (h *Handler) apiAnalyticsOwner(c *fiber.Ctx) error {
 	app, f, err := h.analyticsRequest(c)
 	if err != nil {
@@ -281,18 +232,6 @@ func (h *Handler) apiAnalyticsOwner(c *fiber.Ctx) error {
 	return sendCSV(c, csvName("owner-"+fileSafe(owner), app.ID, f), timelineCSVTable(row, sessions))
 }
 
-// timelineCSVTable is an owner's timeline, one row per event.
-func timelineCSVTable(row models.OwnerRow, sessions []models.TimelineSession) [][]string {
-	rows := [][]string{{"owner", "session_id", "started_at", "outcome", "step", "at", "make", "error"}}
-	for _, s := range sessions {
-		for _, e := range s.Events {
-			rows = append(rows, []string{row.Owner, s.SessionID, rfc3339(s.StartedAt), s.Outcome, e.Step, rfc3339(e.At), e.Make, e.Error})
-		}
-	}
-	return rows
-}
-
-// wantsCSV reports whether the path asked for CSV with a .csv suffix.
 // ownerParam is the :owner path segment, percent-decoded (owner ids are any text); undecodable is a 404.
 func ownerParam(c *fiber.Ctx) (string, error) {
 	owner, err := url.PathUnescape(c.Params("owner"))
@@ -302,24 +241,5 @@ func ownerParam(c *fiber.Ctx) (string, error) {
 	return owner, nil
 }
 
+// wantsCSV reports whether the path asked for CSV with a .csv suffix.
 func wantsCSV(c *fiber.Ctx) bool { return strings.HasSuffix(c.Path(), ".csv") }
-
-func itoa(n int) string { return strconv.Itoa(n) }
-
-func ftoa(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
-
-// csvName is the download's file name: what, which app, which days.
-func csvName(what, appID string, f models.AnalyticsFilter) string {
-	return fmt.Sprintf("keyfob-%s-%s-%s-%s.csv", what, appID, f.Range.From.UTC().Format(time.DateOnly), f.Range.To.UTC().Format(time.DateOnly))
-}
-
-var unsafeFileChars = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
-
-// fileSafe keeps a client-chosen name out of the Content-Disposition header's syntax.
-func fileSafe(s string) string {
-	s = unsafeFileChars.ReplaceAllString(s, "_")
-	if len(s) > 40 {
-		s = s[:40]
-	}
-	return s
-}

@@ -136,19 +136,34 @@ func TestAnalyticsFunnelAPI(t *testing.T) {
 		}
 	}
 
-	rows := s.getCSV(base+".csv?"+fixtureRange, a.Token)
-	wantRows := [][]string{{"section", "name", "value", "drop_off_rate"},
-		{"headline", "sessions_started", "5", ""}, {"headline", "sessions_completed", "2", ""},
-		{"headline", "conversion_rate", "0.4", ""}, {"headline", "median_seconds_to_complete", "5.5", ""}}
-	for _, st := range want.Steps {
-		wantRows = append(wantRows, []string{"step", st.Step, fmt.Sprint(st.Sessions), ftoa(st.DropOffRate)})
+	// The CSV files are the same figures, one table per file, in words, rates to four places.
+	csvFiles := map[string][][]string{
+		".csv": {{"Sessions started", "Sessions completed", "Session conversion", "Owners who started", "Owners who connected",
+			"Owner conversion", "Sessions per owner", "Seconds to connect, 25th percentile", "Seconds to connect, median",
+			"Seconds to connect, 75th percentile", "Seconds to connect, 90th percentile"},
+			{"5", "2", "0.4000", "3", "1", "0.3333", "1.67", "5.0", "5.5", "6.0", "6.0"}},
+		"/steps.csv": {{"Step", "Sessions", "Share of sessions started", "Drop-off from previous step"},
+			{"Launched", "5", "1.0000", ""}, {"Brand selected", "4", "0.8000", "0.2000"}, {"Signed in", "3", "0.6000", "0.2500"},
+			{"Vehicles selected", "2", "0.4000", "0.3333"}, {"Permissions approved", "2", "0.4000", "0.0000"}, {"Completed", "2", "0.4000", "0.0000"}},
+		"/errors.csv": {{"Error", "Error code", "Sessions", "Share of sessions started", "What happened", "What to do"},
+			{"Vehicle not compatible", "vehicle_incompatible", "1", "0.2000", models.ExplainError("vehicle_incompatible").Description,
+				models.ExplainError("vehicle_incompatible").Action}},
+		"/errors-by-make.csv": {{"Make", "Error", "Error code", "Sessions"}, {"Tesla", "Vehicle not compatible", "vehicle_incompatible", "1"}},
+		"/makes.csv": {{"Make", "Sessions started", "Sessions completed", "Conversion"},
+			{"BMW", "2", "2", "1.0000"}, {"No brand chosen yet", "1", "0", "0.0000"}, {"Ford", "1", "0", "0.0000"}, {"Tesla", "1", "0", "0.0000"}},
+		"/daily.csv": {{"Day", "Sessions started", "Sessions completed"},
+			{"2025-03-10", "2", "2"}, {"2025-03-11", "2", "0"}, {"2025-03-12", "1", "0"}, {"2025-03-13", "0", "0"}},
 	}
-	if !reflect.DeepEqual(rows[:len(wantRows)], wantRows) {
-		t.Fatalf("funnel CSV:\n got %q\nwant %q", rows[:len(wantRows)], wantRows)
+	for suffix, wantRows := range csvFiles {
+		if rows := s.getCSV(base+suffix+"?"+fixtureRange, a.Token); !reflect.DeepEqual(rows, wantRows) {
+			t.Errorf("funnel%s:\n got %q\nwant %q", suffix, rows, wantRows)
+		}
 	}
-	if rest := rows[len(wantRows):]; !reflect.DeepEqual(rest[0], []string{"error", "vehicle_incompatible", "1", ""}) ||
-		!reflect.DeepEqual(rest[1], []string{"make_started", "BMW", "2", ""}) || len(rest) != 1+2*4+2*4 {
-		t.Fatalf("funnel CSV breakdowns: %q", rest)
+	resp, raw := s.api("GET", base+"/nonsense.csv?"+fixtureRange, a.Token, nil)
+	checkErrorBody(t, resp, raw, 404, "not_found", "")
+	// A one-owner filter has no owner figures: their cells are empty.
+	if rows := s.getCSV(base+".csv?owner=alice&"+fixtureRange, a.Token); rows[1][3] != "" || rows[1][0] != "3" {
+		t.Errorf("alice's figures: %q", rows)
 	}
 }
 
@@ -215,10 +230,10 @@ func TestAnalyticsOwnersAPI(t *testing.T) {
 	}
 
 	rows := s.getCSV(base+".csv?"+fixtureRange, a.Token)
-	wantRows := [][]string{{"owner", "sessions", "completed", "conversion_rate", "last_seen_at", "last_outcome"},
-		{"alice", "3", "2", ftoa(2.0 / 3), "2025-03-12T09:00:00Z", "in_progress"},
-		{"'" + formulaOwner, "1", "0", "0", "2025-03-11T14:00:02Z", "exited"},
-		{"bob", "1", "0", "0", "2025-03-11T10:00:03Z", "error"}}
+	wantRows := [][]string{{"Owner id", "Sessions", "Completed", "Conversion", "Last seen (UTC)", "Last outcome"},
+		{"alice", "3", "2", "0.6667", "2025-03-12T09:00:00Z", "In progress"},
+		{"'" + formulaOwner, "1", "0", "0.0000", "2025-03-11T14:00:02Z", "Exited"},
+		{"bob", "1", "0", "0.0000", "2025-03-11T10:00:03Z", "Error"}}
 	if !reflect.DeepEqual(rows, wantRows) {
 		t.Fatalf("owners CSV:\n got %q\nwant %q", rows, wantRows)
 	}
@@ -249,10 +264,10 @@ func TestAnalyticsOwnerTimelineAPI(t *testing.T) {
 		t.Fatalf("formula owner %+v", formula)
 	}
 	rows := s.getCSV(escaped+".csv?"+fixtureRange, a.Token)
-	wantRows := [][]string{{"owner", "session_id", "started_at", "outcome", "step", "at", "make", "error"},
-		{"'" + formulaOwner, "s4", "2025-03-11T14:00:00Z", "exited", "launched", "2025-03-11T14:00:00Z", "", ""},
-		{"'" + formulaOwner, "s4", "2025-03-11T14:00:00Z", "exited", "brand_selected", "2025-03-11T14:00:01Z", "FORD", ""},
-		{"'" + formulaOwner, "s4", "2025-03-11T14:00:00Z", "exited", "exited", "2025-03-11T14:00:02Z", "FORD", "user_manually_returned_to_application"}}
+	wantRows := [][]string{{"Owner id", "Session id", "Session started (UTC)", "Session outcome", "Step", "At (UTC)", "Make", "Error", "Error code"},
+		{"'" + formulaOwner, "s4", "2025-03-11T14:00:00Z", "Exited", "Launched", "2025-03-11T14:00:00Z", "", "", ""},
+		{"'" + formulaOwner, "s4", "2025-03-11T14:00:00Z", "Exited", "Brand selected", "2025-03-11T14:00:01Z", "Ford", "", ""},
+		{"'" + formulaOwner, "s4", "2025-03-11T14:00:00Z", "Exited", "Exited", "2025-03-11T14:00:02Z", "Ford", "User cancelled", "user_manually_returned_to_application"}}
 	if !reflect.DeepEqual(rows, wantRows) {
 		t.Fatalf("timeline CSV:\n got %q\nwant %q", rows, wantRows)
 	}
@@ -267,7 +282,7 @@ func TestAnalyticsAPIRefusals(t *testing.T) {
 	s, a, app := newAnalyticsServer(t)
 	b := s.signup("other@example.com", "Beta Org")
 	analyst := s.member(a, "analyst@example.com", models.RoleAnalyst)
-	routes := []string{"funnel", "funnel.csv", "owners", "owners.csv", "owners/alice", "owners/alice.csv"}
+	routes := []string{"funnel", "funnel.csv", "funnel/steps.csv", "funnel/errors-by-make.csv", "owners", "owners.csv", "owners/alice", "owners/alice.csv"}
 	for _, r := range routes {
 		path := "/api/v1/apps/" + app + "/analytics/" + r + "?" + fixtureRange
 		resp, raw := s.api("GET", path, b.Token, nil)
@@ -280,6 +295,7 @@ func TestAnalyticsAPIRefusals(t *testing.T) {
 	invalid := []struct{ route, query, field string }{
 		{"funnel", "from=2025-13-01", "from"},
 		{"funnel.csv", "to=yesterday", "to"},
+		{"funnel/daily.csv", "to=yesterday", "to"},
 		{"owners", "from=2025-03-12&to=2025-03-10", "from"},
 		{"owners/alice", "from=10-03-2025", "from"},
 		{"owners", fixtureRange + "&sort=popularity", "sort"},

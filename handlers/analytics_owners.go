@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -132,21 +133,18 @@ type ownerView struct {
 // outcomeView is a session's outcome as words, with a badge class that only repeats them in colour.
 type outcomeView struct{ Label, Class string }
 
-var outcomeViews = map[string]outcomeView{
-	models.StepCompleted:     {"Completed", "badge badge-active"},
-	models.StepError:         {"Error", "badge badge-expired"},
-	models.StepExited:        {"Exited", "badge badge-expiring"},
-	models.OutcomeInProgress: {"In progress", "badge badge-test"},
+var outcomeBadges = map[string]string{
+	models.StepCompleted:     "badge badge-active",
+	models.StepError:         "badge badge-expired",
+	models.StepExited:        "badge badge-expiring",
+	models.OutcomeInProgress: "badge badge-test",
 }
 
 func outcomeOf(outcome string) outcomeView {
-	if v, ok := outcomeViews[outcome]; ok {
-		return v
-	}
-	return outcomeView{outcome, "badge"}
+	return outcomeView{models.OutcomeLabel(outcome), cmp.Or(outcomeBadges[outcome], "badge")}
 }
 
-func conversionText(rate float64) string { return fmt.Sprintf("%.1f %%", rate*100) }
+func conversionText(rate float64) string { return percentText(rate) }
 
 // sortHeader is a column of the owners table; sortable columns link to the list in their order.
 type sortHeader struct {
@@ -201,8 +199,13 @@ func (h *Handler) analyticsOwnersPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	total, err := models.OwnersCount(h.DB, cc.Org.ID, d.ID, st.Filter)
+	if err != nil {
+		return err
+	}
+	first := pageStart(c.Query("start"), st.Cursor, len(owners), total)
 	path := "/apps/" + url.PathEscape(d.ID) + "/analytics/owners"
-	back := st.query("sort", st.Sort, "cursor", st.Cursor)
+	back := st.query("sort", st.Sort, "cursor", st.Cursor, "start", positionParam(first, st.Cursor))
 	rows := make([]ownerView, len(owners))
 	for i, o := range owners {
 		rows[i] = ownerView{Owner: o.Owner, Sessions: o.Sessions, Completed: o.Completed, Conversion: conversionText(o.ConversionRate),
@@ -218,12 +221,64 @@ func (h *Handler) analyticsOwnersPage(c *fiber.Ctx) error {
 		links["First"] = path + st.query("sort", st.Sort)
 	}
 	if next != "" {
-		links["Next"] = path + st.query("sort", st.Sort, "cursor", next)
+		start := ""
+		if first > 0 {
+			start = positionParam(first+len(owners), next)
+		}
+		links["Next"] = path + st.query("sort", st.Sort, "cursor", next, "start", start)
 	}
 	return h.render(c, "console/app_analytics_owners", h.appData(d, "analytics", fiber.Map{
 		"Title": "Owners · " + d.Name, "Filter": st.Filter, "Sort": st.Sort, "Limit": strconv.Itoa(st.Limit), "PageSizes": sizes,
 		"From": st.Filter.Range.From.Format(time.DateOnly), "To": st.Filter.Range.To.Format(time.DateOnly),
-		"Problems": st.Problems, "Headers": st.headers(path), "Owners": rows, "Links": links, "Makes": models.Makes}))
+		"Problems": st.Problems, "Headers": st.headers(path), "Owners": rows, "Links": links, "Makes": models.Makes,
+		"Position": pagePosition(first, len(owners), total)}))
+}
+
+// pageStart is the position (from 1) of a page's first owner: 1 on the first page, else the start= its
+// Next link carried, when it fits the total; 0 when unknown (an edited or stale link), so the page
+// then says how many it shows rather than a wrong position.
+func pageStart(raw, cursor string, n, total int) int {
+	if cursor == "" {
+		return 1
+	}
+	start, err := strconv.Atoi(raw)
+	if err != nil || start < 2 || start+n-1 > total {
+		return 0
+	}
+	return start
+}
+
+// positionParam is the start= a link to a page carries: none for the first page or an unknown start.
+func positionParam(first int, cursor string) string {
+	if cursor == "" || first < 2 {
+		return ""
+	}
+	return strconv.Itoa(first)
+}
+
+// pagePosition says where the page is in the list: "1–50 of 1,204 owners".
+func pagePosition(first, n, total int) string {
+	noun := "owners"
+	if total == 1 {
+		noun = "owner"
+	}
+	switch {
+	case n == 0:
+		return fmt.Sprintf("None of %s %s on this page", thousands(total), noun)
+	case first == 0:
+		return fmt.Sprintf("%s on this page, of %s %s", thousands(n), thousands(total), noun)
+	case n == 1:
+		return fmt.Sprintf("%s of %s %s", thousands(first), thousands(total), noun)
+	}
+	return fmt.Sprintf("%s–%s of %s %s", thousands(first), thousands(first+n-1), thousands(total), noun)
+}
+
+// filterMakeLabel is the make filter's name, empty without one.
+func filterMakeLabel(id string) string {
+	if id == "" {
+		return ""
+	}
+	return models.MakeLabel(id)
 }
 
 // analyticsQuery is the list's filters as the analytics tab reads them (it has no search or pages).
@@ -245,7 +300,29 @@ type timelineView struct {
 	SessionID string
 	StartedAt time.Time
 	Outcome   outcomeView
-	Events    []models.TimelineEvent
+	Events    []eventView
+}
+
+// eventView is one step of a session in words: the step, the make's name, the error explained.
+type eventView struct {
+	Step, Make string
+	At         time.Time
+	Error      *models.ErrorExplanation
+}
+
+func eventViews(events []models.TimelineEvent) []eventView {
+	out := make([]eventView, len(events))
+	for i, e := range events {
+		out[i] = eventView{Step: models.StepLabel(e.Step), At: e.At}
+		if e.Make != "" {
+			out[i].Make = models.MakeLabel(e.Make)
+		}
+		if e.Error != "" {
+			x := models.ExplainError(e.Error)
+			out[i].Error = &x
+		}
+	}
+	return out
 }
 
 func (h *Handler) analyticsOwnerPage(c *fiber.Ctx) error {
@@ -264,15 +341,15 @@ func (h *Handler) analyticsOwnerPage(c *fiber.Ctx) error {
 	}
 	timeline := make([]timelineView, len(sessions))
 	for i, s := range sessions {
-		timeline[i] = timelineView{SessionID: s.SessionID, StartedAt: s.StartedAt, Outcome: outcomeOf(s.Outcome), Events: s.Events}
+		timeline[i] = timelineView{SessionID: s.SessionID, StartedAt: s.StartedAt, Outcome: outcomeOf(s.Outcome), Events: eventViews(s.Events)}
 	}
 	list := "/apps/" + url.PathEscape(d.ID) + "/analytics/owners"
 	totals := ownerView{Owner: row.Owner, Sessions: row.Sessions, Completed: row.Completed, Conversion: conversionText(row.ConversionRate),
 		LastSeen: row.LastSeenAt, Outcome: outcomeOf(row.LastOutcome)}
 	return h.render(c, "console/app_analytics_owner", h.appData(d, "analytics", fiber.Map{
-		"Title": row.Owner + " · Owners · " + d.Name, "Owner": totals, "Timeline": timeline, "Problems": st.Problems,
+		"Title": row.Owner + " · Owners · " + d.Name, "Owner": totals, "FilterMake": filterMakeLabel(st.Filter.Make), "Timeline": timeline, "Problems": st.Problems,
 		"From": st.Filter.Range.From.Format(time.DateOnly), "To": st.Filter.Range.To.Format(time.DateOnly), "Filter": st.Filter,
-		"BackURL": list + st.query("sort", c.Query("sort"), "cursor", c.Query("cursor")),
+		"BackURL": list + st.query("sort", c.Query("sort"), "cursor", c.Query("cursor"), "start", c.Query("start")),
 		"CSV":     list + "/" + ownerSegment(owner) + ".csv" + analyticsQuery(st)}))
 }
 

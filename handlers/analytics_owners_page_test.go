@@ -138,7 +138,7 @@ func TestOwnersPageShowsExactFigures(t *testing.T) {
 		`<time datetime="2025-04-02T08:00:05Z">2025-04-02 08:00 UTC</time>`, // alice's last event, machine-readable
 		`aria-sort="descending"><a href="/apps/` + appID + `/analytics/owners?from=2025-04-01&amp;sort=last_seen&amp;to=2025-04-03">Last seen (UTC)`,
 		`href="/apps/` + appID + `/analytics/owners.csv?from=2025-04-01&amp;to=2025-04-03"`,
-		"5 owners on this page, up to 50 per page",
+		"<strong>1–5 of 5 owners</strong>, up to 50 per page",
 		`&lt;script&gt;x&lt;/script&gt;`,
 	} {
 		if !strings.Contains(body, fragment) {
@@ -153,7 +153,7 @@ func TestOwnersPageShowsExactFigures(t *testing.T) {
 	}
 	resp, body = b.get("/apps/" + appID + "/analytics?" + ownersRange + "&make=BMW")
 	wantStatus(t, resp, body, http.StatusOK)
-	if !strings.Contains(body, `href="/apps/`+appID+`/analytics/owners?from=2025-04-01&amp;to=2025-04-03&amp;make=BMW"`) {
+	if !strings.Contains(body, `href="/apps/`+appID+`/analytics/owners?from=2025-04-01&amp;make=BMW&amp;to=2025-04-03"`) {
 		t.Fatalf("the analytics tab links to the owners under its filters: %s", body)
 	}
 }
@@ -226,6 +226,13 @@ func TestOwnersPagePagesWithoutOverlap(t *testing.T) {
 		if len(rows) == 0 || len(rows) > 2 || !strings.Contains(body, "up to 2 per page") {
 			t.Fatalf("page %d shows %d owners: %s", page, len(rows), body)
 		}
+		position := fmt.Sprintf("<strong>%d–%d of 5 owners</strong>", len(seen)+1, len(seen)+len(rows))
+		if len(rows) == 1 {
+			position = fmt.Sprintf("<strong>%d of 5 owners</strong>", len(seen)+1)
+		}
+		if !strings.Contains(body, position) {
+			t.Fatalf("page %d does not say %s: %s", page, position, body)
+		}
 		seen = append(seen, ownerNames(rows)...)
 		if page > 1 && !strings.Contains(body, `<a href="/apps/`+appID+`/analytics/owners?from=2025-04-01&amp;limit=2&amp;to=2025-04-03">← First page</a>`) {
 			t.Fatalf("page %d links back to the first page with the same filters: %s", page, body)
@@ -241,6 +248,15 @@ func TestOwnersPagePagesWithoutOverlap(t *testing.T) {
 	want := []string{slashOwner, "bob", emailOwner, scriptOwner, dottedOwner}
 	if !reflect.DeepEqual(seen, want) {
 		t.Fatalf("paging by two: %q, want %q", seen, want)
+	}
+	// An edited or stale position is not believed: the page says what it shows instead.
+	_, first := b.get("/apps/" + appID + "/analytics/owners?" + ownersRange + "&limit=2")
+	second := html.UnescapeString(nextRe.FindStringSubmatch(first)[1])
+	for _, edit := range []string{"start=3", "start=5", "start=x"} {
+		_, body := b.get(strings.Replace(second, "start=3", edit, 1))
+		if want := map[bool]string{true: "<strong>3–4 of 5 owners</strong>", false: "<strong>2 on this page, of 5 owners</strong>"}[edit == "start=3"]; !strings.Contains(body, want) {
+			t.Errorf("page two with %s does not say %s", edit, want)
+		}
 	}
 }
 
@@ -284,7 +300,9 @@ func TestOwnerTimelinePage(t *testing.T) {
 	for _, fragment := range []string{
 		"<dt>Sessions</dt><dd>3</dd>", "<dt>Completed</dt><dd>2</dd>", "<dt>Conversion</dt><dd>66.7 %</dd>",
 		`<dt>Last seen</dt><dd><time datetime="2025-04-02T08:00:05Z">`, `<span class="badge badge-expired">Error</span>`,
-		`code <code>vehicle_incompatible</code>`, "make BMW", `<time datetime="2025-04-01T11:00:02Z">11:00:02 UTC</time>`,
+		`<strong class="error-label">Vehicle not compatible</strong> <code>vehicle_incompatible</code>`,
+		html.EscapeString(models.ExplainError("vehicle_incompatible").Description), `<span class="event-detail">BMW</span>`,
+		`<time datetime="2025-04-01T11:00:02Z">11:00:02 UTC</time>`,
 		`href="` + list + `?from=2025-04-01&amp;q=alice&amp;sort=sessions&amp;to=2025-04-03">Owners</a>`,
 		`href="` + list + `/alice@example%2Ecom.csv?from=2025-04-01&amp;to=2025-04-03" download`,
 	} {
@@ -296,8 +314,8 @@ func TestOwnerTimelinePage(t *testing.T) {
 	for _, m := range stepRe.FindAllStringSubmatch(body, -1) {
 		steps = append(steps, m[1])
 	}
-	full := []string{"launched", "brand_selected", "signed_in", "vehicles_selected", "permissions_approved", "completed"}
-	wantSteps := slices.Concat(full, []string{"launched", "brand_selected", "error"}, full) // newest session first
+	full := []string{"Launched", "Brand selected", "Signed in", "Vehicles selected", "Permissions approved", "Completed"}
+	wantSteps := slices.Concat(full, []string{"Launched", "Brand selected", "Error"}, full) // newest session first
 	if !reflect.DeepEqual(steps, wantSteps) {
 		t.Fatalf("timeline steps:\n got %q\nwant %q", steps, wantSteps)
 	}
@@ -308,15 +326,15 @@ func TestOwnerTimelinePage(t *testing.T) {
 	resp, raw := b.get(list + "/alice@example%2Ecom.csv?" + ownersRange)
 	wantStatus(t, resp, raw, http.StatusOK)
 	records, err := csv.NewReader(strings.NewReader(raw)).ReadAll()
-	if err != nil || len(records) != 1+15 || records[1][0] != emailOwner || records[1][4] != "launched" ||
+	if err != nil || len(records) != 1+15 || records[1][0] != emailOwner || records[1][4] != "Launched" ||
 		!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") {
 		t.Fatalf("the timeline CSV has a row per event: %v %q", err, records)
 	}
 	resp, raw = b.get(list + ".csv?" + ownersRange + "&q=bob")
 	wantStatus(t, resp, raw, http.StatusOK)
 	if records, _ := csv.NewReader(strings.NewReader(raw)).ReadAll(); !reflect.DeepEqual(records, [][]string{
-		{"owner", "sessions", "completed", "conversion_rate", "last_seen_at", "last_outcome"},
-		{"bob", "1", "0", "0", "2025-04-02T10:00:02Z", "exited"}}) {
+		{"Owner id", "Sessions", "Completed", "Conversion", "Last seen (UTC)", "Last outcome"},
+		{"bob", "1", "0", "0.0000", "2025-04-02T10:00:02Z", "Exited"}}) {
 		t.Fatalf("the owners CSV follows the search: %q", records)
 	}
 }
@@ -324,7 +342,7 @@ func TestOwnerTimelinePage(t *testing.T) {
 func TestOwnerTimelineOddIdsAndRefusals(t *testing.T) {
 	s, b, appID := ownersPageServer(t)
 	list := "/apps/" + appID + "/analytics/owners/"
-	for owner, wantStep := range map[string]string{scriptOwner: "launched", slashOwner: "completed", dottedOwner: "launched"} {
+	for owner, wantStep := range map[string]string{scriptOwner: "Launched", slashOwner: "Completed", dottedOwner: "Launched"} {
 		resp, body := b.get(list + ownerSegment(owner) + "?" + ownersRange)
 		wantStatus(t, resp, body, http.StatusOK)
 		if !strings.Contains(body, `<span class="owner-id">`+html.EscapeString(owner)+`</span>`) || !strings.Contains(body, wantStep) {
@@ -336,7 +354,7 @@ func TestOwnerTimelineOddIdsAndRefusals(t *testing.T) {
 	}
 	resp, body := b.get(list + "bob?" + ownersRange)
 	wantStatus(t, resp, body, http.StatusOK)
-	if !strings.Contains(body, `<span class="badge badge-expiring">Exited</span>`) || !strings.Contains(body, "code <code>"+exitedReason+"</code>") {
+	if !strings.Contains(body, `<span class="badge badge-expiring">Exited</span>`) || !strings.Contains(body, `<strong class="error-label">User cancelled</strong> <code>`+exitedReason+"</code>") {
 		t.Fatalf("an exit shows as words and its reason: %s", body)
 	}
 	resp, body = b.get(list + "bob?from=2025-05-01&to=2025-05-02")

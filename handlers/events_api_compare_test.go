@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"keyfob/models"
 )
 
 // This file compares what the server answers and stores with the truth: the analytics routes as JSON
@@ -21,11 +23,13 @@ func (e eventsApp) wantFunnel(t *testing.T, truth []truthSession, f truthFilter)
 	}
 }
 
+// wantFunnelCSV reads the funnel's figures and each of its tables as CSV and compares them with the truth.
 func (e eventsApp) wantFunnelCSV(t *testing.T, truth []truthSession, f truthFilter) {
 	t.Helper()
-	got := e.s.getCSV(e.analytics("funnel.csv", f), e.a.Token)
-	if want := funnelCSVRows(expectedFunnel(truth, f)); !reflect.DeepEqual(got, want) {
-		t.Errorf("funnel.csv?%s:\n%s", f.query(), rowsDiff(got, want))
+	for name, want := range funnelCSVFiles(expectedFunnel(truth, f)) {
+		if got := e.s.getCSV(e.analytics(name, f), e.a.Token); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s?%s:\n%s", name, f.query(), rowsDiff(got, want))
+		}
 	}
 }
 
@@ -60,43 +64,84 @@ func (e eventsApp) wantTimeline(t *testing.T, truth []truthSession, f truthFilte
 	}
 }
 
-// funnelCSVRows is the funnel as funnel.csv lays it out.
-func funnelCSVRows(f funnelJSON) [][]string {
-	rows := [][]string{{"section", "name", "value", "drop_off_rate"},
-		{"headline", "sessions_started", itoa(f.SessionsStarted), ""},
-		{"headline", "sessions_completed", itoa(f.SessionsCompleted), ""},
-		{"headline", "conversion_rate", ftoa(f.ConversionRate), ""},
-		{"headline", "median_seconds_to_complete", ftoa(f.MedianSecondsToComplete), ""}}
-	for _, s := range f.Steps {
-		rows = append(rows, []string{"step", s.Step, itoa(s.Sessions), ftoa(s.DropOffRate)})
+// Numbers as the CSV files write them: rates to four places, seconds to one, empty for nothing.
+func rate4(x float64) string { return fmt.Sprintf("%.4f", x) }
+
+func share4(n, d int) string {
+	if d == 0 {
+		return ""
 	}
+	return rate4(float64(n) / float64(d))
+}
+
+// funnelCSVFiles are the funnel's CSV files by route, laid out from the funnel's JSON: the figures
+// (funnel.csv) and one table per file (funnel/{table}.csv), each with its header row.
+func funnelCSVFiles(f funnelJSON) map[string][][]string {
+	d, o := f.SecondsToComplete, f.Owners
+	figures := []string{itoa(f.SessionsStarted), itoa(f.SessionsCompleted), rate4(f.ConversionRate), "", "", "", "", "", "", "", ""}
+	if o != nil {
+		figures[3], figures[4], figures[5], figures[6] = itoa(o.Started), itoa(o.Connected), rate4(o.ConversionRate), fmt.Sprintf("%.2f", o.SessionsPerOwner)
+	}
+	if d.Sessions > 0 {
+		for i, x := range []float64{d.P25, d.Median, d.P75, d.P90} {
+			figures[7+i] = fmt.Sprintf("%.1f", x)
+		}
+	}
+	files := map[string][][]string{"funnel.csv": {{"Sessions started", "Sessions completed", "Session conversion", "Owners who started",
+		"Owners who connected", "Owner conversion", "Sessions per owner", "Seconds to connect, 25th percentile", "Seconds to connect, median",
+		"Seconds to connect, 75th percentile", "Seconds to connect, 90th percentile"}, figures}}
+	steps := [][]string{{"Step", "Sessions", "Share of sessions started", "Drop-off from previous step"}}
+	for i, s := range f.Steps {
+		dropOff := rate4(s.DropOffRate)
+		if i == 0 {
+			dropOff = ""
+		}
+		steps = append(steps, []string{models.StepLabel(s.Step), itoa(s.Sessions), share4(s.Sessions, f.SessionsStarted), dropOff})
+	}
+	errs := [][]string{{"Error", "Error code", "Sessions", "Share of sessions started", "What happened", "What to do"}}
 	for _, e := range f.Errors {
-		rows = append(rows, []string{"error", e.Code, itoa(e.Count), ""})
+		x := models.ExplainError(e.Code)
+		errs = append(errs, []string{x.Label, e.Code, itoa(e.Count), rate4(e.Share), x.Description, x.Action})
 	}
+	byMake := [][]string{{"Make", "Error", "Error code", "Sessions"}}
+	for _, e := range f.ErrorsByMake {
+		byMake = append(byMake, []string{models.MakeLabel(e.Make), models.ExplainError(e.Code).Label, e.Code, itoa(e.Count)})
+	}
+	makes := [][]string{{"Make", "Sessions started", "Sessions completed", "Conversion"}}
 	for _, m := range f.ByMake {
-		rows = append(rows, []string{"make_started", m.Make, itoa(m.Started), ""}, []string{"make_completed", m.Make, itoa(m.Completed), ""})
+		makes = append(makes, []string{models.MakeLabel(m.Make), itoa(m.Started), itoa(m.Completed), share4(m.Completed, m.Started)})
 	}
+	daily := [][]string{{"Day", "Sessions started", "Sessions completed"}}
 	for _, d := range f.Daily {
-		rows = append(rows, []string{"day_started", d.Day, itoa(d.Started), ""}, []string{"day_completed", d.Day, itoa(d.Completed), ""})
+		daily = append(daily, []string{d.Day, itoa(d.Started), itoa(d.Completed)})
 	}
-	return rows
+	files["funnel/steps.csv"], files["funnel/errors.csv"], files["funnel/errors-by-make.csv"] = steps, errs, byMake
+	files["funnel/makes.csv"], files["funnel/daily.csv"] = makes, daily
+	return files
 }
 
 // ownersCSVRows is the owners list as owners.csv lays it out.
 func ownersCSVRows(owners []ownerJSON) [][]string {
-	rows := [][]string{{"owner", "sessions", "completed", "conversion_rate", "last_seen_at", "last_outcome"}}
+	rows := [][]string{{"Owner id", "Sessions", "Completed", "Conversion", "Last seen (UTC)", "Last outcome"}}
 	for _, o := range owners {
-		rows = append(rows, []string{o.Owner, itoa(o.Sessions), itoa(o.Completed), ftoa(o.ConversionRate), o.LastSeenAt, o.LastOutcome})
+		rows = append(rows, []string{o.Owner, itoa(o.Sessions), itoa(o.Completed), rate4(o.ConversionRate), o.LastSeenAt, models.OutcomeLabel(o.LastOutcome)})
 	}
 	return rows
 }
 
 // timelineCSVRows is an owner's timeline as owners/{owner}.csv lays it out: one row per event.
 func timelineCSVRows(tl ownerTimelineJSON) [][]string {
-	rows := [][]string{{"owner", "session_id", "started_at", "outcome", "step", "at", "make", "error"}}
+	rows := [][]string{{"Owner id", "Session id", "Session started (UTC)", "Session outcome", "Step", "At (UTC)", "Make", "Error", "Error code"}}
 	for _, s := range tl.Timeline {
 		for _, e := range s.Events {
-			rows = append(rows, []string{tl.Owner, s.SessionID, s.StartedAt, s.Outcome, e.Step, e.At, e.Make, e.Error})
+			brand, problem := "", ""
+			if e.Make != "" {
+				brand = models.MakeLabel(e.Make)
+			}
+			if e.Error != "" {
+				problem = models.ExplainError(e.Error).Label
+			}
+			rows = append(rows, []string{tl.Owner, s.SessionID, s.StartedAt, models.OutcomeLabel(s.Outcome), models.StepLabel(e.Step), e.At, brand, problem, e.Error})
 		}
 	}
 	return rows

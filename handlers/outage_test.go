@@ -89,7 +89,7 @@ func newOutageWorld(t *testing.T) *outageWorld {
 		"secret":  shown["secrets"].([]any)[0].(map[string]any)["id"].(string),
 		"uri":     shown["redirect_uris"].([]any)[0].(map[string]any)["id"].(string),
 		"vehicle": vehicles.Vehicles[0], "owner": "owner-9", "version": "1",
-		"session": o.sessionID(), "token": newLinkToken(), "file": strings.Repeat("ab", 32) + ".png",
+		"session": o.sessionID(), "token": newLinkToken(), "file": strings.Repeat("ab", 32) + ".png", "table": "steps",
 	}
 	return w
 }

@@ -112,6 +112,7 @@ func (h *Handler) apiRoutes(api fiber.Router) {
 	auth.Post("/apps/:app/branding/versions/:version/restore", h.apiRestore)
 	// Each analytics route also answers CSV under a .csv suffix (registered first, so ".csv" is never an owner).
 	auth.Get("/apps/:app/analytics/funnel.csv", h.apiAnalyticsFunnel)
+	auth.Get("/apps/:app/analytics/funnel/:table.csv", h.apiAnalyticsFunnel) // one table of the funnel per file
 	auth.Get("/apps/:app/analytics/funnel", h.apiAnalyticsFunnel)
 	auth.Get("/apps/:app/analytics/owners.csv", h.apiAnalyticsOwners)
 	auth.Get("/apps/:app/analytics/owners", h.apiAnalyticsOwners)
@@ -168,6 +169,7 @@ func (h *Handler) consoleRoutes(app *fiber.App) {
 	app.Get("/apps/:app/connect", with(signedIn, h.connectBuilder)...)
 	app.Get("/apps/:app/analytics", with(signedIn, h.analyticsPage)...)
 	app.Get("/apps/:app/analytics/funnel.csv", with(signedIn, h.analyticsFunnelCSV)...)
+	app.Get("/apps/:app/analytics/funnel/:table.csv", with(signedIn, h.analyticsFunnelCSV)...)
 	// The CSV routes come first, so ".csv" is never read as part of an owner id.
 	app.Get("/apps/:app/analytics/owners.csv", with(signedIn, h.analyticsOwnersCSV)...)
 	app.Get("/apps/:app/analytics/owners", with(signedIn, h.analyticsOwnersPage)...)

@@ -68,6 +68,7 @@ var idRoutes = []struct{ method, path, body string }{
 	{"POST", "/api/v1/apps/{app}/branding/versions/1/restore", ""},
 	{"GET", "/api/v1/apps/{app}/analytics/funnel", ""},
 	{"GET", "/api/v1/apps/{app}/analytics/funnel.csv", ""},
+	{"GET", "/api/v1/apps/{app}/analytics/funnel/steps.csv", ""},
 	{"GET", "/api/v1/apps/{app}/analytics/owners", ""},
 	{"GET", "/api/v1/apps/{app}/analytics/owners.csv", ""},
 	{"GET", "/api/v1/apps/{app}/analytics/owners/{owner}", ""},
@@ -94,7 +95,7 @@ var volatile = []string{"auth_sessions", "kv_store"}
 func TestTenancyMatrixCoversEveryRoute(t *testing.T) {
 	s := newTestServer(t)
 	covered := map[string]bool{}
-	params := strings.NewReplacer("/1/", "/:version/", "{org}", ":org", "{app}", ":app", "{secret}", ":secret", "{uri}", ":uri", "{key}", ":key", "{user}", ":user", "{owner}", ":owner")
+	params := strings.NewReplacer("/1/", "/:version/", "/funnel/steps.csv", "/funnel/:table.csv", "{org}", ":org", "{app}", ":app", "{secret}", ":secret", "{uri}", ":uri", "{key}", ":key", "{user}", ":user", "{owner}", ":owner")
 	for _, r := range idRoutes {
 		covered[r.method+" "+params.Replace(r.path)] = true
 	}

@@ -13,9 +13,11 @@ import (
 )
 
 // DemoTraffic describes generated Connect traffic: how many sessions, spread over how many owners and
-// the days up to now.
+// the days up to now. Growth is how many times busier the last day is than the first (traffic grows
+// steadily in between); 0 or 1 spreads the sessions evenly.
 type DemoTraffic struct {
 	Owners, Sessions, Days int
+	Growth                 float64
 	Seed                   uint64
 }
 
@@ -34,8 +36,8 @@ var demoReach = []float64{0.86, 0.80, 0.91, 0.93, 0.97}
 // most owners come once, a few many times; sessions drop off along the funnel, exit or fail with
 // an error, some step is repeated, and the steps are seconds apart. Events are in time order.
 func GenerateDemoEvents(t DemoTraffic, now time.Time) ([]EventInput, error) {
-	if t.Owners < 1 || t.Sessions < 1 || t.Days < 1 || t.Days > 365 {
-		return nil, fmt.Errorf("owners and sessions must be at least 1, days between 1 and 365")
+	if t.Owners < 1 || t.Sessions < 1 || t.Days < 1 || t.Days > 365 || t.Growth < 0 || t.Growth > 100 {
+		return nil, fmt.Errorf("owners and sessions must be at least 1, days between 1 and 365, growth between 0 and 100")
 	}
 	r := rand.New(rand.NewPCG(t.Seed, t.Seed^0x9e3779b97f4a7c15))
 	span := time.Duration(t.Days) * 24 * time.Hour
@@ -44,7 +46,8 @@ func GenerateDemoEvents(t DemoTraffic, now time.Time) ([]EventInput, error) {
 		// Skewed towards the first owners: most come once or twice, a few (fleets) many times.
 		owner := fmt.Sprintf("driver-%05d@example.com", int(float64(t.Owners)*math.Pow(r.Float64(), 1.5))+1)
 		// Start within the period, leaving the last minutes for the session to finish before now.
-		start := now.Add(-span + time.Duration(r.Int64N(int64(span-10*time.Minute)))).Truncate(time.Second)
+		at := demoGrowthPoint(r.Float64(), t.Growth) * float64(span-10*time.Minute)
+		start := now.Add(-span + time.Duration(at)).Truncate(time.Second)
 		out = append(out, demoSession(r, owner, start)...)
 	}
 	// Times are whole seconds in UTC, so their RFC 3339 text sorts as the times do.
@@ -53,6 +56,16 @@ func GenerateDemoEvents(t DemoTraffic, now time.Time) ([]EventInput, error) {
 		out[i].Index = i
 	}
 	return out, nil
+}
+
+// demoGrowthPoint maps u, uniform in [0, 1), to a point of [0, 1) whose density grows linearly to
+// growth times its start (the inverse of its distribution function), so later days get more sessions.
+func demoGrowthPoint(u, growth float64) float64 {
+	k := growth - 1
+	if growth == 0 || math.Abs(k) < 1e-9 {
+		return u
+	}
+	return (math.Sqrt(1+2*k*u*(1+k/2)) - 1) / k
 }
 
 // demoSession is one session's events: the funnel as far as this owner gets, then maybe an ending.
@@ -82,9 +95,10 @@ func demoSession(r *rand.Rand, owner string, at time.Time) []EventInput {
 			add(StepBrandSelected, "", true)
 		}
 	}
+	// The loop's last step is completed itself (FunnelSteps ends with it), so a session that got
+	// through needs no ending of its own: only the others may error or exit.
 	switch {
 	case reached == len(demoReach):
-		add(StepCompleted, "", true)
 	case reached >= 2 && r.IntN(2) == 0: // past sign-in, failures are errors
 		add(StepError, demoErrors[r.IntN(len(demoErrors))], true)
 	case r.IntN(3) > 0:

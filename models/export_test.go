@@ -1,6 +1,9 @@
 package models
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Internals the external tests drive directly.
 var (
@@ -19,3 +22,12 @@ func NewHashPool(memoryMiB int, wait time.Duration) interface{ Run(func()) error
 type hashPoolRunner struct{ p *hashPool }
 
 func (r hashPoolRunner) Run(work func()) error { return r.p.run(work) }
+
+// ConnectErrorCodes are the codes Connect and the demo end sessions with, for the labels' test.
+func ConnectErrorCodes() []string {
+	codes := slices.Clone(demoErrors)
+	for code := range errorDescriptions {
+		codes = append(codes, code)
+	}
+	return codes
+}

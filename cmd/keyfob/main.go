@@ -99,8 +99,11 @@ func dbKind(cfg config) string {
 	return "sqlite:" + cfg.sqlitePath()
 }
 
-// demoAnalyticsTraffic is what the first start puts in the demo app, so a newcomer sees a living dashboard.
-var demoAnalyticsTraffic = models.DemoTraffic{Owners: 400, Sessions: 3000, Days: 30, Seed: 1}
+// demoAnalyticsTraffic is what the first start puts in the demo app, so a newcomer sees a living
+// dashboard: two months growing by half, so the default 30 days (about 3,000 sessions) compare with a
+// full previous period (about 2,400) rather than with the few sessions at the edge of one month; an
+// owner starts about 1.8 sessions in 30 days, a few many more.
+var demoAnalyticsTraffic = models.DemoTraffic{Owners: 2500, Sessions: 5400, Days: 60, Growth: 1.5, Seed: 1}
 
 // seedDemoAnalytics fills the first-start demo app with generated Connect sessions, through the same
 // ingestion path as POST /api/v1/events.
@@ -131,7 +134,7 @@ func printDemo(cfg config, demo *models.DemoSignIn) {
     password: %s
   This password is shown only now; change it under Account once signed in, or set
   KEYFOB_ADMIN_EMAIL and KEYFOB_ADMIN_PASSWORD before the first start.
-  The demo app has a month of generated Connect sessions under Analytics; add more with
+  The demo app has two months of generated Connect sessions under Analytics; add more with
     keyfob demo-events --app %s --sessions 5000
 
 `, cfg.BaseURL, demo.Email, password, demo.AppID)

@@ -152,7 +152,8 @@ func waitReady(t *testing.T, url string) {
 	t.Fatalf("%s never became ready", url)
 }
 
-// wantDemoAnalytics checks that the first start gave the demo app a month of Connect sessions.
+// wantDemoAnalytics checks that the first start gave the demo app two months of Connect sessions,
+// so that the default 30 days compare with a full previous period.
 func wantDemoAnalytics(t *testing.T, base, token string, appsJSON []byte) {
 	t.Helper()
 	var apps struct {
@@ -161,22 +162,38 @@ func wantDemoAnalytics(t *testing.T, base, token string, appsJSON []byte) {
 	if err := json.Unmarshal(appsJSON, &apps); err != nil || len(apps.Apps) != 1 {
 		t.Fatalf("one demo app expected: %v %s", err, appsJSON)
 	}
-	req, _ := http.NewRequest("GET", base+"/api/v1/apps/"+apps.Apps[0].ID+"/analytics/funnel", nil)
+	today := time.Now().UTC()
+	current := demoFunnel(t, base+"/api/v1/apps/"+apps.Apps[0].ID+"/analytics/funnel", token, "")
+	previous := demoFunnel(t, base+"/api/v1/apps/"+apps.Apps[0].ID+"/analytics/funnel", token,
+		"?from="+today.AddDate(0, 0, -59).Format(time.DateOnly)+"&to="+today.AddDate(0, 0, -30).Format(time.DateOnly))
+	// 5,400 sessions over 60 days growing to 1.5 times the first day's rate: about 3,000 in the
+	// default last 30 days and 2,400 in the 30 before, a growth of about a fifth.
+	if current.Started < 2700 || current.Started > 3300 || current.Completed == 0 {
+		t.Fatalf("the demo app's last 30 days: %d started, %d completed; want about 3,000 started", current.Started, current.Completed)
+	}
+	if growth := float64(current.Started)/float64(previous.Started) - 1; growth < 0.05 || growth > 0.5 {
+		t.Fatalf("the demo's previous 30 days have %d sessions against %d: a growth of %.0f %%, want a plausible one",
+			previous.Started, current.Started, growth*100)
+	}
+}
+
+// demoFunnel reads the sessions started and completed of the demo app's funnel.
+func demoFunnel(t *testing.T, url, token, query string) (funnel struct{ Started, Completed int }) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url+query, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var funnel struct {
+	var body struct {
 		Started   int `json:"sessions_started"`
 		Completed int `json:"sessions_completed"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&funnel); resp.StatusCode != 200 || err != nil {
-		t.Fatalf("GET the demo app's funnel: %d %v", resp.StatusCode, err)
+	if err := json.NewDecoder(resp.Body).Decode(&body); resp.StatusCode != 200 || err != nil {
+		t.Fatalf("GET the demo app's funnel%s: %d %v", query, resp.StatusCode, err)
 	}
-	// 3,000 sessions over 30 days: nearly all fall in the default last-30-days range.
-	if funnel.Started < 2700 || funnel.Started > 3000 || funnel.Completed == 0 {
-		t.Fatalf("the demo app's analytics: %d started, %d completed; want about 3,000 started", funnel.Started, funnel.Completed)
-	}
+	funnel.Started, funnel.Completed = body.Started, body.Completed
+	return funnel
 }
