@@ -113,7 +113,15 @@ type AppFigures struct {
 // OrgOverview is the headline figures of every app of the organisation under f (its owner is
 // ignored), in three statements whatever the number of apps: the apps, their launched and completed
 // counts, their completion histograms.
-func OrgOverview(db *gorm.DB, orgID string, f AnalyticsFilter) ([]AppFigures, error) {
+func OrgOverview(db *gorm.DB, orgID string, f AnalyticsFilter) (figures []AppFigures, err error) {
+	err = withCustomPlans(db, func(db *gorm.DB) error {
+		figures, err = orgOverview(db, orgID, f)
+		return err
+	})
+	return figures, err
+}
+
+func orgOverview(db *gorm.DB, orgID string, f AnalyticsFilter) ([]AppFigures, error) {
 	apps, err := ListApps(db, orgID)
 	if err != nil || len(apps) == 0 {
 		return nil, err

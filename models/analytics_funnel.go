@@ -111,13 +111,26 @@ func FunnelFor(db *gorm.DB, orgID, appID string, f AnalyticsFilter) (Funnel, err
 		owners                          *OwnerFunnel
 		cellsErr, errsErr, mErr, ownErr error
 	)
-	reads := []func(){func() { durations, mErr = completionHistogram(db, appID, f) }}
+	// Each read plans its statements for this app, range and filter (withCustomPlans).
+	read := func(fn func(db *gorm.DB) error) error { return withCustomPlans(db, fn) }
+	reads := []func(){func() {
+		mErr = read(func(db *gorm.DB) (err error) { durations, err = completionHistogram(db, appID, f); return err })
+	}}
 	if f.Owner == "" {
-		reads = append(reads, func() { cells, cellsErr = rollupCells(db, appID, f) },
-			func() { errs, byMake, errsErr = rollupErrors(db, appID, f) },
-			func() { owners, ownErr = ownerFunnel(db, appID, f) })
+		reads = append(reads,
+			func() {
+				cellsErr = read(func(db *gorm.DB) (err error) { cells, err = rollupCells(db, appID, f); return err })
+			},
+			func() {
+				errsErr = read(func(db *gorm.DB) (err error) { errs, byMake, err = rollupErrors(db, appID, f); return err })
+			},
+			func() {
+				ownErr = read(func(db *gorm.DB) (err error) { owners, err = ownerFunnel(db, appID, f); return err })
+			})
 	} else {
-		reads = append(reads, func() { cells, errs, byMake, cellsErr = ownerCells(db, appID, f) })
+		reads = append(reads, func() {
+			cellsErr = read(func(db *gorm.DB) (err error) { cells, errs, byMake, err = ownerCells(db, appID, f); return err })
+		})
 	}
 	// The reads are independent: on PostgreSQL they run side by side on their own connections, so a
 	// dashboard waits for the slowest, not for all of them (SQLite has one connection).

@@ -88,7 +88,15 @@ func outcomeName(outcome string) string {
 // per-owner daily rollup (owner_daily). f.Owner is a case-insensitive substring search. sort is one of the
 // OwnerSort names ("" means last_seen); limit defaults to 50 and is at most 500; cursor is the
 // opaque next cursor of the previous page ("" for the first), and the returned cursor is "" on the last page.
-func OwnersFor(db *gorm.DB, orgID, appID string, f AnalyticsFilter, sort string, limit int, cursor string) ([]OwnerRow, string, error) {
+func OwnersFor(db *gorm.DB, orgID, appID string, f AnalyticsFilter, sort string, limit int, cursor string) (rows []OwnerRow, next string, err error) {
+	err = withCustomPlans(db, func(db *gorm.DB) error {
+		rows, next, err = ownersFor(db, orgID, appID, f, sort, limit, cursor)
+		return err
+	})
+	return rows, next, err
+}
+
+func ownersFor(db *gorm.DB, orgID, appID string, f AnalyticsFilter, sort string, limit int, cursor string) ([]OwnerRow, string, error) {
 	if _, err := FindApp(db, orgID, appID); err != nil {
 		return nil, "", err
 	}
@@ -178,7 +186,9 @@ func OwnersCount(db *gorm.DB, orgID, appID string, f AnalyticsFilter) (int, erro
 		return 0, err
 	}
 	var n int
-	err := ownerDailySearchScope(db, appID, f).Select("COUNT(DISTINCT owner)").Scan(&n).Error
+	err := withCustomPlans(db, func(db *gorm.DB) error {
+		return ownerDailySearchScope(db, appID, f).Select("COUNT(DISTINCT owner)").Scan(&n).Error
+	})
 	return n, err
 }
 
@@ -293,7 +303,15 @@ type timelineSummary struct {
 // OwnerTimeline is one owner's totals under f and their sessions (at most the 500 most recent),
 // newest first, each with its events in order. f.Owner is ignored: owner is matched exactly. An owner
 // the app has never seen is ErrNotFound; a known owner with no sessions under f has an empty timeline.
-func OwnerTimeline(db *gorm.DB, orgID, appID, owner string, f AnalyticsFilter) (OwnerRow, []TimelineSession, error) {
+func OwnerTimeline(db *gorm.DB, orgID, appID, owner string, f AnalyticsFilter) (row OwnerRow, sessions []TimelineSession, err error) {
+	err = withCustomPlans(db, func(db *gorm.DB) error {
+		row, sessions, err = ownerTimeline(db, orgID, appID, owner, f)
+		return err
+	})
+	return row, sessions, err
+}
+
+func ownerTimeline(db *gorm.DB, orgID, appID, owner string, f AnalyticsFilter) (OwnerRow, []TimelineSession, error) {
 	if _, err := FindApp(db, orgID, appID); err != nil {
 		return OwnerRow{}, nil, err
 	}

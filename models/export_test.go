@@ -12,6 +12,7 @@ var (
 	OpaqueButtonColors   = opaqueButtonColors
 	IngestBatch          = ingestBatch
 	BackfillOwnerDaily   = backfillOwnerDaily
+	WithCustomPlans      = withCustomPlans
 )
 
 // NewHashPool builds a hashing pool apart from the process's own.

@@ -3,6 +3,7 @@ package modelstest
 import (
 	"context"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,6 +29,18 @@ func (l *StatementLog) Statements() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]string(nil), l.stmts...)
+}
+
+// Work is Statements without the session settings a transaction may start with (SET LOCAL …), the
+// statements that do the work whose count a test bounds.
+func (l *StatementLog) Work() []string {
+	var out []string
+	for _, s := range l.Statements() {
+		if !strings.HasPrefix(strings.TrimSpace(s), "SET ") {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Reset forgets what was recorded.
