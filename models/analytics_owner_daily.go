@@ -144,7 +144,33 @@ func (d ownerDeltas) flush(tx *gorm.DB) error {
 			return err
 		}
 	}
+	if err := rememberOwners(tx, keys); err != nil {
+		return err
+	}
 	return repairOwnerRows(tx, left, d)
+}
+
+// rememberOwners adds the owners of keys to app_owners, the one-row-per-owner list that owner search
+// looks through (by trigram on PostgreSQL) before it reads owner_daily.
+func rememberOwners(tx *gorm.DB, keys []ownerKey) error {
+	seen := map[[2]string]bool{}
+	var rows [][]any
+	for _, k := range keys {
+		if id := [2]string{k.AppID, k.Owner}; !seen[id] {
+			seen[id] = true
+			rows = append(rows, []any{k.AppID, k.Owner})
+		}
+	}
+	slices.SortFunc(rows, func(a, b []any) int {
+		return cmp.Or(cmp.Compare(a[0].(string), b[0].(string)), cmp.Compare(a[1].(string), b[1].(string)))
+	})
+	for chunk := range slices.Chunk(rows, 500) {
+		values, args := valuesList(chunk)
+		if err := tx.Exec("INSERT INTO app_owners (app_id, owner) VALUES "+values+" ON CONFLICT (app_id, owner) DO NOTHING", args...).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // repairOwnerRows deletes the rows in keys that no session is counted under any more, and, where

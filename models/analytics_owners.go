@@ -227,7 +227,11 @@ func ownerDailyConds(alias, appID string, f AnalyticsFilter) (string, []any) {
 func ownerDailySearchScope(db *gorm.DB, appID string, f AnalyticsFilter) *gorm.DB {
 	q := ownerDailyScope(db, appID, f)
 	if f.Owner != "" {
-		q = q.Where(`LOWER(owner) LIKE ? ESCAPE '\'`, "%"+escapeLike(strings.ToLower(f.Owner))+"%")
+		// The app's owners that match come from app_owners (a trigram index on PostgreSQL); the
+		// planner then reads their rows through the owner index, or, when most owners match, checks
+		// each row of the walk against the matching set.
+		q = q.Where(`owner IN (SELECT o.owner FROM app_owners o WHERE o.app_id = ? AND LOWER(o.owner) LIKE ? ESCAPE '\')`,
+			appID, "%"+escapeLike(strings.ToLower(f.Owner))+"%")
 	}
 	return q
 }

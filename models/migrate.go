@@ -21,18 +21,22 @@ var backfills = map[int]func(tx *gorm.DB) error{
 	17: ownerDailyStorage,
 }
 
-// ownerDailyStorage fills owner_daily from the session summaries that existed before it and gives it
-// what the other rollups have on PostgreSQL: room for HOT updates, frequent autovacuum, and a trigram
-// index for owner search.
+// ownerDailyStorage fills owner_daily and app_owners from the session summaries that existed before
+// them and gives owner_daily what the other rollups have on PostgreSQL: room for HOT updates and
+// frequent autovacuum. Owner search goes through app_owners' trigram index (one row per owner, written
+// once), not through one on owner_daily, whose every write would update it.
 func ownerDailyStorage(tx *gorm.DB) error {
-	if err := backfillOwnerDaily(tx); err != nil || !IsPostgres(tx) {
+	if err := backfillOwnerDaily(tx); err != nil {
+		return err
+	}
+	if err := tx.Exec("INSERT INTO app_owners (app_id, owner) SELECT DISTINCT app_id, owner FROM owner_daily").Error; err != nil || !IsPostgres(tx) {
 		return err
 	}
 	if err := tx.Exec("ALTER TABLE owner_daily SET (fillfactor = 70, autovacuum_vacuum_scale_factor = 0.02, " +
 		"autovacuum_analyze_scale_factor = 0.05)").Error; err != nil {
 		return err
 	}
-	return trigramIndex(tx, "owner_daily")
+	return trigramIndex(tx, "app_owners")
 }
 
 // backfillOwnerDaily counts the existing session summaries into owner_daily: under their make and mode,

@@ -399,7 +399,15 @@ CREATE TABLE owner_daily (
 	PRIMARY KEY (app_id, day, owner, make, mode, sandbox)
 );
 CREATE INDEX owner_daily_recent ON owner_daily (app_id, last_event_at DESC, owner);
-CREATE INDEX owner_daily_owner ON owner_daily (app_id, owner, day)`},
+CREATE INDEX owner_daily_owner ON owner_daily (app_id, owner, day);
+CREATE TABLE app_owners (
+	app_id TEXT NOT NULL,
+	owner TEXT NOT NULL,
+	PRIMARY KEY (app_id, owner)
+)`},
 	{18, "simulated vehicles have a charge limit (a fraction of the battery; 1 = charge to full)", `
 ALTER TABLE vehicle_states ADD COLUMN charge_limit DOUBLE PRECISION NOT NULL DEFAULT 1`},
+	{19, "summary indexes no read uses since owner lists read owner_daily (each cost every summary write)", `
+DROP INDEX IF EXISTS session_summaries_app_recent;
+DROP INDEX IF EXISTS session_summaries_owner_search`},
 }
